@@ -1,0 +1,73 @@
+"""The capacity model: from users to peak requests per second to the compute a phase needs.
+
+Pure functions with no Pulumi in them, so they are tested directly and reused by the config
+validators, the compute sizing and the offline plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from infra.config.capacity import CapacityConfig
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The load a phase must serve at its top end."""
+
+    daily_active_users: float
+    peak_concurrent_users: float
+    peak_requests_per_second: float
+    average_requests_per_second: float
+    required_vcpus: int
+    """vCPUs that serve the peak with the configured headroom."""
+
+
+def daily_active_users(users: int, daily_active_ratio: float) -> float:
+    return users * daily_active_ratio
+
+
+def peak_concurrent_users(daily_active: float, peak_concurrency_ratio: float) -> float:
+    return daily_active * peak_concurrency_ratio
+
+
+def peak_requests_per_second(concurrent_users: float, requests_per_user_per_second: float) -> float:
+    return concurrent_users * requests_per_user_per_second
+
+
+def required_vcpus(peak_rps: float, headroom_factor: float, requests_per_second_per_vcpu: float) -> int:
+    """Whole vCPUs needed to serve ``peak_rps`` with ``headroom_factor`` to spare."""
+    # Round before ceil so that float noise (600 * 1.5 / 50 = 18.000000000000004) does not add a vCPU.
+    return max(1, math.ceil(round(peak_rps * headroom_factor / requests_per_second_per_vcpu, 9)))
+
+
+def demand(capacity: CapacityConfig) -> Demand:
+    dau = daily_active_users(capacity.users_max, capacity.daily_active_ratio)
+    concurrent = peak_concurrent_users(dau, capacity.peak_concurrency_ratio)
+    peak = peak_requests_per_second(concurrent, capacity.requests_per_concurrent_user_per_second)
+    return Demand(
+        daily_active_users=dau,
+        peak_concurrent_users=concurrent,
+        peak_requests_per_second=peak,
+        average_requests_per_second=peak / capacity.peak_to_average_ratio,
+        required_vcpus=required_vcpus(peak, capacity.headroom_factor, capacity.requests_per_second_per_vcpu),
+    )
+
+
+@dataclass(frozen=True)
+class CapacityCheck:
+    required_vcpus: int
+    available_vcpus: int
+
+    @property
+    def passes(self) -> bool:
+        return self.available_vcpus >= self.required_vcpus
+
+    @property
+    def shortfall_vcpus(self) -> int:
+        return max(0, self.required_vcpus - self.available_vcpus)
+
+
+def check_capacity(capacity: CapacityConfig, available_vcpus: int) -> CapacityCheck:
+    return CapacityCheck(required_vcpus=demand(capacity).required_vcpus, available_vcpus=available_vcpus)

@@ -1,0 +1,38 @@
+"""Catalogs of the hardware this program may provision, loaded once from sourced data files."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+_HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    vcpus: int
+    memory_gib: float
+    architecture: str
+    burstable: bool
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".")[0]
+
+
+@functools.cache
+def ec2_instance_types() -> dict[str, InstanceType]:
+    data = yaml.safe_load((_HERE / "ec2_instance_types.yaml").read_text())
+    return {name: InstanceType(name=name, **spec) for name, spec in data["types"].items()}
+
+
+def ec2_instance_type(name: str) -> InstanceType:
+    """The catalog entry for ``name``; ``KeyError`` names the allowed types."""
+    catalog = ec2_instance_types()
+    if name not in catalog:
+        raise KeyError(f"{name!r} is not in the EC2 instance catalog; allowed: {', '.join(sorted(catalog))}")
+    return catalog[name]

@@ -1,0 +1,35 @@
+"""Who owns a live environment and where it runs: the source of names and tags."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+from pydantic import Field
+
+from infra.config.base import ConfigModel
+
+EnvironmentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")]
+"""Lowercase, 3-16 characters: it prefixes every physical name, some of which allow only 32."""
+
+
+class Phase(enum.StrEnum):
+    """The growth phases of the scaling plan. A label for tags and reports, never a code branch."""
+
+    FOUNDATION = "foundation"
+    GROWTH = "growth"
+    SCALE = "scale"
+    OPTIMIZE = "optimize"
+
+
+class EnvironmentConfig(ConfigModel):
+    """``scaleplan:environment``: identity of the live environment across all phases."""
+
+    name: EnvironmentName
+    """Physical names derive from this, not from the stack name, so one environment keeps
+    its resources when it moves to the next phase's stack file."""
+    phase: Phase
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    cost_center: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+\-@ ]+$")]
+    owner_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+    """Receives budget and alarm notifications."""

@@ -1,0 +1,101 @@
+"""Customer-managed KMS keys, one per purpose, so a key's grants stay narrow."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.naming import Service, physical_name
+from infra.tagging import with_name
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyPurpose:
+    name: str
+    """Stable key (``logs``, ``data``): logical names derive from it."""
+    description: str
+    service_principals: Sequence[str] = ()
+    """AWS services (``logs.us-east-1.amazonaws.com``) that encrypt with the key directly."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformKeysArgs:
+    environment: str
+    region: str
+    account_id: pulumi.Input[str]
+    purposes: Sequence[KeyPurpose]
+    tags: Mapping[str, str]
+    deletion_window_days: int = 30
+
+
+def key_policy(account_id: str, region: str, purpose: KeyPurpose) -> str:
+    """Account root administers the key (so IAM policies can grant use); named services may use it."""
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if purpose.service_principals:
+        statements.append(
+            {
+                "Sid": "ServicesEncrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": list(purpose.service_principals)},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _policy_for(account_id: str, *, region: str, purpose: KeyPurpose) -> str:
+    return key_policy(account_id, region, purpose)
+
+
+class PlatformKeys(pulumi.ComponentResource):
+    """One symmetric CMK per purpose, with yearly rotation, an alias and ``protect``.
+
+    Keys are stateful: losing one loses everything encrypted with it, so they are protected
+    and have the longest deletion window unless the config says otherwise.
+    """
+
+    keys: dict[str, aws.kms.Key]
+    """Keys by purpose name."""
+
+    def __init__(self, name: str, args: PlatformKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("scaleplan:security:PlatformKeys", name, None, opts)
+        self.keys = {}
+        for purpose in args.purposes:
+            alias = physical_name(args.environment, purpose.name, service=Service.KMS_ALIAS)
+            key = aws.kms.Key(
+                f"{name}-{purpose.name}",
+                description=f"{args.environment}: {purpose.description}",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.deletion_window_days,
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                policy=pulumi.Output.from_input(args.account_id).apply(
+                    functools.partial(_policy_for, region=args.region, purpose=purpose)
+                ),
+                tags=with_name(args.tags, alias),
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            aws.kms.Alias(
+                f"{name}-{purpose.name}-alias",
+                name=f"alias/{alias}",
+                target_key_id=key.key_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.keys[purpose.name] = key
+        self.register_outputs({f"{purpose}_key_arn": key.arn for purpose, key in self.keys.items()})

@@ -1,0 +1,1 @@
+"""The VPC concern: subnet planning (cidr) and the Network component (component)."""

@@ -1,0 +1,154 @@
+"""Run the real Pulumi program under mocks and capture every resource it registers.
+
+This is the engine of the offline plan, the tests and the offline policy run: the program
+is executed exactly as `pulumi up` would execute it, except that the engine is Pulumi's
+mock monitor, so each `RegisterResourceRequest` is recorded instead of sent to a cloud.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.plan.mocks import RealisticMocks
+
+
+@dataclass(frozen=True)
+class CapturedResource:
+    """One resource as the engine would see it: inputs as sent, outputs as the mock answered."""
+
+    type: str
+    """Type token, e.g. ``aws:rds/instance:Instance`` or ``scaleplan:network:Network``."""
+    name: str
+    """Logical name."""
+    urn: str
+    custom: bool
+    """False for component resources."""
+    inputs: Mapping[str, Any]
+    """Resource inputs with the engine's camelCase property names."""
+    outputs: Mapping[str, Any]
+    """State returned by the mocks (inputs plus computed properties)."""
+    inputs_struct: struct_pb2.Struct = field(repr=False, compare=False)
+    """The inputs exactly as serialized on the wire, for the analyzer protocol."""
+    parent: str = ""
+    provider: str = ""
+    protect: bool = False
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    ignore_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+    retain_on_delete: bool = False
+
+    @property
+    def is_provider(self) -> bool:
+        return self.type.startswith("pulumi:providers:")
+
+
+class CapturingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps every registration request, in order."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.captured: list[CapturedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = rpc.deserialize_properties(request.object)
+        outputs = rpc.deserialize_properties(response.object) if response.object else {}
+        inputs_struct = struct_pb2.Struct()
+        inputs_struct.CopyFrom(request.object)
+        self.captured.append(
+            CapturedResource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                custom=bool(request.custom),
+                inputs=inputs,
+                outputs=outputs,
+                inputs_struct=inputs_struct,
+                parent=request.parent,
+                provider=request.provider,
+                protect=bool(request.protect),
+                dependencies=tuple(request.dependencies),
+                property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
+                ignore_changes=tuple(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                retain_on_delete=bool(request.retainOnDelete),
+            )
+        )
+        return response
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """Everything a mocked run of the program produced."""
+
+    resources: tuple[CapturedResource, ...]
+    stack_outputs: Mapping[str, Any]
+
+    def of_type(self, type_token: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> CapturedResource:
+        matches = [r for r in self.of_type(type_token) if name is None or r.name == name]
+        if len(matches) != 1:
+            raise LookupError(f"expected exactly one {type_token} {name or ''}, found {len(matches)}")
+        return matches[0]
+
+    def children_of(self, parent_urn: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.parent == parent_urn]
+
+    def by_urn(self, urn: str) -> CapturedResource:
+        for resource in self.resources:
+            if resource.urn == urn:
+                return resource
+        raise LookupError(urn)
+
+
+def _ensure_open_event_loop() -> None:
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    mocks: pulumi.runtime.Mocks | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Execute ``program`` under mocks and return the resources it registered.
+
+    Exceptions raised by the program (including inside ``apply``) propagate unchanged.
+    """
+    monitor = CapturingMonitor(mocks or RealisticMocks())
+    _ensure_open_event_loop()
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    settings = pulumi.runtime.settings.SETTINGS
+    settings.rpc_manager.clear()
+    settings.outputs.clear()
+    exported: dict[str, Any] = {}
+
+    def _program() -> None:
+        program()
+
+    _sync_await(pulumi.runtime.stack.run_pulumi_func(_program))
+    root = pulumi.runtime.settings.get_root_resource()
+    for key, value in (getattr(root, "outputs", None) or {}).items():
+        exported[key] = _sync_await(pulumi.Output.from_input(value).future())
+    return ProgramRun(resources=tuple(monitor.captured), stack_outputs=exported)

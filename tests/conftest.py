@@ -1,0 +1,37 @@
+"""Shared fixtures: stack files, validated configs and whole phases built under mocks."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from infra.config import PhaseConfig
+from infra.config.loader import load_stack_file
+from infra.plan.capture import ProgramRun, run_program
+from infra.stack import build_phase
+
+ROOT = Path(__file__).resolve().parent.parent
+PHASES = ("foundation", "growth", "scale", "optimize")
+
+
+def stack_file(phase: str) -> Path:
+    return ROOT / f"Pulumi.{phase}.yaml"
+
+
+@functools.cache
+def phase_config(phase: str) -> PhaseConfig:
+    return load_stack_file(stack_file(phase))
+
+
+@functools.cache
+def built_phase(phase: str) -> ProgramRun:
+    """The whole program for ``phase`` run once under mocks, shared by every test."""
+    config = phase_config(phase)
+    return run_program(lambda: build_phase(config), project="scaleplan", stack=phase)
+
+
+@pytest.fixture(params=PHASES)
+def phase(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
