@@ -16,6 +16,7 @@ from infra.config.capacity import CapacityConfig
 from infra.config.compute import ComputeConfig
 from infra.config.environment import EnvironmentConfig, Phase
 from infra.config.errors import PhaseConfigError, field_error
+from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NetworkConfig
 
 __all__ = ["Phase", "PhaseConfig", "PhaseConfigError"]
@@ -29,6 +30,7 @@ class PhaseConfig(ConfigModel):
     budget: BudgetConfig
     network: NetworkConfig
     compute: ComputeConfig
+    load_balancer: LoadBalancerConfig
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> PhaseConfig:
@@ -39,6 +41,26 @@ class PhaseConfig(ConfigModel):
                     f"network.availability_zones.{index}",
                     f"zone {zone!r} is not in scaleplan:environment.region {region!r}",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _load_balancer_fits(self) -> PhaseConfig:
+        certificate_region = self.load_balancer.certificate_arn.split(":")[3]
+        if certificate_region != self.environment.region:
+            raise field_error(
+                "load_balancer.certificate_arn",
+                f"must be an ACM certificate in scaleplan:environment.region {self.environment.region!r} "
+                f"(got one in {certificate_region!r})",
+            )
+        group = self.compute.auto_scaling_group
+        if group is not None:
+            for slot in self.load_balancer.weights.live_slots():
+                if slot not in group.container.images:
+                    raise field_error(
+                        f"compute.auto_scaling_group.container.images.{slot.value}",
+                        f"required: scaleplan:load_balancer.weights sends {self.load_balancer.weights.of(slot)}% "
+                        f"of requests to {slot.value!r}, which would have no instances",
+                    )
         return self
 
     @model_validator(mode="after")

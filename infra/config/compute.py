@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -10,6 +11,7 @@ from pydantic import Field, model_validator
 from infra.catalog import ec2_instance_types
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
+from infra.config.load_balancer import Port, Slot
 
 Count = Annotated[int, Field(ge=0, le=1000)]
 
@@ -32,13 +34,92 @@ class CapacityType(enum.StrEnum):
     SPOT = "SPOT"
 
 
+_IMAGE_PATTERN = re.compile(
+    r"^(?:(?P<registry>[a-z0-9.-]+(?::\d+)?)/)?"
+    r"(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+def check_image_reference(path: str, image: str) -> None:
+    """An OCI image reference pinned by a version tag or a sha256 digest (``latest`` moves, so it is not a pin)."""
+    match = _IMAGE_PATTERN.match(image)
+    if match is None:
+        raise field_error(
+            path, f"is not an image reference like registry/repo:1.2.3 or repo@sha256:<64 hex> (got {image!r})"
+        )
+    if match["digest"] is None and match["tag"] in (None, "latest"):
+        raise field_error(path, f"must be pinned by a version tag or an @sha256 digest, not latest (got {image!r})")
+
+
+def is_ecr_image(image: str) -> bool:
+    """True for images in a private ECR registry, which the instance role must be allowed to pull."""
+    return re.match(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/", image) is not None
+
+
+class ContainerConfig(ConfigModel):
+    """The application container each instance runs, one image per blue/green slot."""
+
+    images: Annotated[dict[Slot, str], Field(min_length=1)]
+    """Image of each slot's release (``blue: ghcr.io/ftw/app:1.4.2``); each slot gets its own group."""
+    port: Port
+    """Port the application listens on inside the container."""
+
+    @model_validator(mode="after")
+    def _pinned(self) -> ContainerConfig:
+        for slot, image in self.images.items():
+            check_image_reference(f"images.{slot.value}", image)
+        return self
+
+
+class ScalingConfig(ConfigModel):
+    """The scaling triggers of the plan: step policies driven by CloudWatch alarms.
+
+    Scale out when average CPU is above ``cpu_scale_out_percent`` or the target group's p95
+    response time is above ``latency_p95_scale_out_seconds``; scale in when CPU is below
+    ``cpu_scale_in_percent``. ``cooldown_seconds`` is the instance warm-up during which a new
+    instance's metrics are not yet counted, so one spike does not add capacity twice.
+    """
+
+    cpu_scale_out_percent: Annotated[float, Field(gt=0, le=100)]
+    cpu_scale_in_percent: Annotated[float, Field(gt=0, le=100)]
+    latency_p95_scale_out_seconds: Annotated[float, Field(gt=0, le=60)]
+    cooldown_seconds: Annotated[int, Field(ge=0, le=3600)]
+    scale_out_step_percent: Annotated[int, Field(ge=1, le=100)] = 50
+    """Capacity added per scale-out (percent of current, at least one instance)."""
+    scale_in_step_percent: Annotated[int, Field(ge=1, le=100)] = 25
+    """Capacity removed per scale-in (percent of current, at least one instance)."""
+    scale_out_evaluation_minutes: Annotated[int, Field(ge=1, le=60)] = 3
+    """Consecutive one-minute periods above a scale-out threshold before adding capacity."""
+    scale_in_evaluation_minutes: Annotated[int, Field(ge=1, le=60)] = 15
+    """Consecutive one-minute periods below the scale-in threshold: slower in than out avoids flapping."""
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> ScalingConfig:
+        if self.cpu_scale_in_percent >= self.cpu_scale_out_percent:
+            raise field_error(
+                "cpu_scale_in_percent",
+                f"must be below cpu_scale_out_percent ({self.cpu_scale_out_percent:g}) or the group scales in and "
+                f"out on the same load (got {self.cpu_scale_in_percent:g})",
+            )
+        return self
+
+
 class AutoScalingGroupConfig(ConfigModel):
-    """EC2 instances in an Auto Scaling group behind the load balancer."""
+    """EC2 instances in an Auto Scaling group behind the load balancer, one group per released slot."""
 
     instance_type: str
     min_size: Count
     desired_capacity: Count
     max_size: Annotated[int, Field(ge=1, le=1000)]
+    container: ContainerConfig
+    scaling: ScalingConfig
+    root_volume_gib: Annotated[int, Field(ge=8, le=16384)] = 20
+    health_check_grace_seconds: Annotated[int, Field(ge=0, le=7200)] = 300
+    """Time a new instance has to pull the image and start before failed health checks count."""
+    instance_refresh_min_healthy_percent: Annotated[int, Field(ge=0, le=100)] = 90
+    """Share of capacity that stays in service while a changed launch template rolls out."""
 
     @model_validator(mode="after")
     def _valid(self) -> AutoScalingGroupConfig:
