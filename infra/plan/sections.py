@@ -8,6 +8,7 @@ JSON) know nothing about any concern.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,10 +29,35 @@ class Section:
     """True when the section found a blocking problem (a mandatory policy violation, a
     capacity shortfall); the plan command then exits non-zero."""
     data: dict[str, object] = field(default_factory=dict)
-    """Machine-readable figures for the JSON format (totals, ratios)."""
+    """Machine-readable figures for the JSON format (totals, ratios). Top-level scalar values
+    are the section's headline figures: ``plan all`` compares them across phases, so keep
+    them few and put detail in nested lists or dicts."""
 
 
 SectionBuilder = Callable[[PhaseConfig, ProgramRun], Section]
 
 SECTIONS: list[SectionBuilder] = []
-"""Builders in report order. Each concern registers its builder here with one line."""
+"""Builders in report order, filled by :func:`register` as the modules below are imported."""
+
+SECTION_MODULES: tuple[str, ...] = (
+    "infra.plan.resources_section",
+    "infra.plan.capacity_section",
+)
+"""Modules that register a builder, in report order. Each concern adds its module here with
+one line. Named, not imported, because every builder module imports :class:`Section` from
+this one; :func:`section_builders` imports them when a report is made."""
+
+
+def register(builder: SectionBuilder) -> SectionBuilder:
+    """Decorator for a concern's builder: ``@register`` above ``def cost_section(config, run)``."""
+    if builder not in SECTIONS:
+        SECTIONS.append(builder)
+    return builder
+
+
+def section_builders() -> tuple[SectionBuilder, ...]:
+    """Every registered builder, in the order of :data:`SECTION_MODULES`."""
+    for module in SECTION_MODULES:
+        importlib.import_module(module)
+    order = {module: index for index, module in enumerate(SECTION_MODULES)}
+    return tuple(sorted(SECTIONS, key=lambda builder: order.get(builder.__module__, len(order))))

@@ -1,0 +1,1 @@
+"""The offline plan: the real program under mocks, reported by section (``python -m infra.plan``)."""
