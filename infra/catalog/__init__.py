@@ -36,3 +36,30 @@ def ec2_instance_type(name: str) -> InstanceType:
     if name not in catalog:
         raise KeyError(f"{name!r} is not in the EC2 instance catalog; allowed: {', '.join(sorted(catalog))}")
     return catalog[name]
+
+
+@dataclass(frozen=True)
+class DataNodeClass:
+    """An RDS DB instance class or an ElastiCache node type."""
+
+    name: str
+    vcpus: int
+    memory_gib: float
+    burstable: bool
+
+
+def _data_node_classes(file: str, key: str) -> dict[str, DataNodeClass]:
+    data = yaml.safe_load((_HERE / file).read_text())
+    return {name: DataNodeClass(name=name, **spec) for name, spec in data[key].items()}
+
+
+@functools.cache
+def rds_instance_classes() -> dict[str, DataNodeClass]:
+    """RDS PostgreSQL instance classes by name (``db.r6g.large``)."""
+    return _data_node_classes("rds_instance_classes.yaml", "classes")
+
+
+@functools.cache
+def elasticache_node_types() -> dict[str, DataNodeClass]:
+    """ElastiCache node types by name (``cache.r6g.large``)."""
+    return _data_node_classes("elasticache_node_types.yaml", "types")

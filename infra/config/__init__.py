@@ -14,6 +14,7 @@ from infra.config.base import ConfigModel
 from infra.config.budget import BudgetConfig
 from infra.config.capacity import CapacityConfig
 from infra.config.compute import ComputeConfig
+from infra.config.database import DatabaseConfig
 from infra.config.environment import EnvironmentConfig, Phase
 from infra.config.errors import PhaseConfigError, field_error
 from infra.config.load_balancer import LoadBalancerConfig
@@ -31,6 +32,7 @@ class PhaseConfig(ConfigModel):
     network: NetworkConfig
     compute: ComputeConfig
     load_balancer: LoadBalancerConfig
+    database: DatabaseConfig
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> PhaseConfig:

@@ -1,0 +1,151 @@
+"""``scaleplan:database``: the RDS PostgreSQL primary, its replicas, backups and sizing."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from infra.catalog import DataNodeClass, rds_instance_classes
+from infra.config.base import ConfigModel
+from infra.config.errors import field_error
+from infra.config.network import LOG_RETENTION_DAYS
+from infra.config.windows import DailyWindow, WeeklyWindow, daily_minutes, windows_overlap
+from infra.database.parameters import (
+    POSTGRES_FAMILIES,
+    ConnectionBudget,
+    connection_budget,
+    parameter_group_family,
+)
+
+# Performance Insights keeps 7 days free, or a whole number of months up to 2 years.
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = (7, *(31 * months for months in range(1, 24)), 731)
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+
+
+class DatabaseLogType(enum.StrEnum):
+    """PostgreSQL logs RDS can export to CloudWatch Logs."""
+
+    POSTGRESQL = "postgresql"
+    UPGRADE = "upgrade"
+
+
+class DatabaseConfig(ConfigModel):
+    """One PostgreSQL primary (optionally Multi-AZ) and ``read_replica_count`` read replicas.
+
+    Sizing knobs are required; every security and durability knob defaults to the safe value.
+    """
+
+    instance_class: str
+    """An RDS class from infra/catalog/rds_instance_classes.yaml; replicas use the same class."""
+    engine_version: Annotated[str, Field(pattern=r"^\d+(\.\d+)?$")]
+    """``16`` (major only: minor upgrades are automatic) or ``16.4``."""
+    allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)]
+    max_allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)]
+    """Storage autoscaling ceiling."""
+    multi_az: bool
+    read_replica_count: Annotated[int, Field(ge=0, le=5)]
+    require_multi_az: bool = True
+    """This phase may not run a single-AZ primary. Set false only where a single AZ is an
+    accepted risk (a phase whose budget cannot carry a standby)."""
+
+    backup_retention_days: Annotated[int, Field(ge=7, le=35)] = 7
+    """Automated backups, i.e. point-in-time recovery, kept this long."""
+    backup_window: DailyWindow = "03:00-04:00"
+    maintenance_window: WeeklyWindow = "sun:04:30-sun:05:30"
+    snapshot_retention_days: Annotated[int, Field(ge=7, le=36500)] = 30
+    """Daily AWS Backup snapshots into a CMK-encrypted vault, kept this long."""
+    snapshot_start_hour_utc: Annotated[int, Field(ge=0, le=23)] = 5
+
+    database_name: Identifier = "app"
+    master_username: Identifier = "app_admin"
+    """Replaces the instance if changed; the password is managed by RDS in Secrets Manager."""
+    allow_major_version_upgrade: bool = False
+    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = 60
+    performance_insights_retention_days: int = 7
+    log_exports: tuple[DatabaseLogType, ...] = (DatabaseLogType.POSTGRESQL, DatabaseLogType.UPGRADE)
+    log_retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _known_class_and_version(self) -> DatabaseConfig:
+        catalog = rds_instance_classes()
+        if self.instance_class not in catalog:
+            raise field_error(
+                "instance_class",
+                f"unknown RDS instance class {self.instance_class!r}; allowed: {', '.join(sorted(catalog))}",
+            )
+        if parameter_group_family(self.engine_version) is None:
+            majors = ", ".join(str(major) for major in sorted(POSTGRES_FAMILIES))
+            raise field_error(
+                "engine_version",
+                f"PostgreSQL {self.engine_version!r} has no known parameter group family; "
+                f"allowed major versions: {majors}",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _availability(self) -> DatabaseConfig:
+        if self.require_multi_az and not self.multi_az:
+            raise field_error(
+                "multi_az",
+                "must be true: this phase sets require_multi_az (got false); "
+                "set multi_az: true, or require_multi_az: false to accept a single-AZ primary",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _storage_autoscales(self) -> DatabaseConfig:
+        # RDS requires the ceiling to be at least 10% above the allocated storage.
+        floor = -(-self.allocated_storage_gib * 11 // 10)
+        if self.max_allocated_storage_gib < floor:
+            raise field_error(
+                "max_allocated_storage_gib",
+                f"must be at least 10% above allocated_storage_gib {self.allocated_storage_gib}, "
+                f"i.e. >= {floor} (got {self.max_allocated_storage_gib})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _windows(self) -> DatabaseConfig:
+        if daily_minutes(self.backup_window) < 30:
+            raise field_error("backup_window", f"must be at least 30 minutes long (got {self.backup_window!r})")
+        if windows_overlap(self.backup_window, self.maintenance_window):
+            raise field_error(
+                "maintenance_window",
+                f"must not overlap backup_window {self.backup_window!r} (got {self.maintenance_window!r})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _retention_values(self) -> DatabaseConfig:
+        if self.performance_insights_retention_days not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
+            raise field_error(
+                "performance_insights_retention_days",
+                f"must be 7, a multiple of 31 up to 713, or 731 (got {self.performance_insights_retention_days})",
+            )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise field_error(
+                "log_retention_days",
+                f"must be a CloudWatch Logs retention period, one of {', '.join(map(str, LOG_RETENTION_DAYS))} "
+                f"(got {self.log_retention_days})",
+            )
+        if len(set(self.log_exports)) != len(self.log_exports):
+            raise field_error("log_exports", "lists a log type twice")
+        return self
+
+    @property
+    def instance(self) -> DataNodeClass:
+        """The catalog entry of ``instance_class`` (vCPUs, memory)."""
+        return rds_instance_classes()[self.instance_class]
+
+    @property
+    def parameter_group_family(self) -> str:
+        family = parameter_group_family(self.engine_version)
+        assert family is not None  # checked by _known_class_and_version
+        return family
+
+    def connection_budget(self) -> ConnectionBudget:
+        """``max_connections`` of this class and the reserve no pool may use (for PgBouncer)."""
+        return connection_budget(self.instance.memory_gib)
