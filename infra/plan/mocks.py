@@ -107,7 +107,95 @@ COMPUTED: dict[str, ComputedOutputs] = {
     "aws:secretsmanager/secret:Secret": lambda n, i, r: {
         "arn": _arn("secretsmanager", r, f"secret:{_name_or(i, n)}-{_hex(n, 6)}"),
     },
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda n, i, r: {
+        "arn": str(i.get("secretId", "")),
+        "versionId": _uuid(n + "version"),
+        "versionStages": ["AWSCURRENT"],
+    },
+    "aws:rds/instance:Instance": lambda n, i, r: _rds_instance(n, i, r),
+    "aws:rds/subnetGroup:SubnetGroup": lambda n, i, r: {
+        "arn": _arn("rds", r, f"subgrp:{_name_or(i, n)}"),
+    },
+    "aws:rds/parameterGroup:ParameterGroup": lambda n, i, r: {
+        "arn": _arn("rds", r, f"pg:{_name_or(i, n)}"),
+    },
+    "aws:elasticache/subnetGroup:SubnetGroup": lambda n, i, r: {
+        "arn": _arn("elasticache", r, f"subnetgroup:{_name_or(i, n)}"),
+    },
+    "aws:elasticache/parameterGroup:ParameterGroup": lambda n, i, r: {
+        "arn": _arn("elasticache", r, f"parametergroup:{_name_or(i, n)}"),
+    },
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i, r: _replication_group(n, i, r),
+    "aws:backup/vault:Vault": lambda n, i, r: {
+        "arn": _arn("backup", r, f"backup-vault:{_name_or(i, n)}"),
+        "recoveryPoints": 0,
+    },
+    "aws:backup/plan:Plan": lambda n, i, r: {
+        "arn": _arn("backup", r, f"backup-plan:{_uuid(n)}"),
+        "version": _hex(n + "version", 32),
+    },
+    "random:index/randomPassword:RandomPassword": lambda n, i, r: {
+        # Deterministic stand-in of the requested length; the real provider draws it randomly.
+        "result": (_hex(n, 64) * 4)[: int(i.get("length", 32))],
+        "bcryptHash": "$2a$10$" + _hex(n + "bcrypt", 53),
+    },
 }
+
+
+# Hosted zone of RDS endpoints in us-east-1 (Route 53 alias target for RDS).
+_RDS_HOSTED_ZONE_ID = "Z2R2ITUGPM61AM"
+
+
+def _rds_instance(n: str, i: Mapping[str, Any], r: str) -> dict[str, Any]:
+    identifier = str(i.get("identifier") or n)
+    address = f"{identifier}.c{_hex('rds-account', 12)}.{r}.rds.amazonaws.com"
+    port = int(i.get("port") or 5432)
+    outputs: dict[str, Any] = {
+        "arn": _arn("rds", r, f"db:{identifier}"),
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "hostedZoneId": _RDS_HOSTED_ZONE_ID,
+        "resourceId": "db-" + _hex(n, 26).upper(),
+        "status": "available",
+    }
+    if i.get("replicateSourceDb"):
+        outputs["engine"] = "postgres"
+    if i.get("manageMasterUserPassword"):
+        outputs["masterUserSecrets"] = [
+            {
+                "secretArn": _arn("secretsmanager", r, f"secret:rds!db-{_uuid(n)}-{_hex(n, 6)}"),
+                "kmsKeyId": i.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ]
+    return outputs
+
+
+def _replication_group(n: str, i: Mapping[str, Any], r: str) -> dict[str, Any]:
+    group_id = str(i.get("replicationGroupId") or n)
+    suffix = f"{_hex(n, 6)}.{_short_region(r)}.cache.amazonaws.com"
+    outputs: dict[str, Any] = {"arn": _arn("elasticache", r, f"replicationgroup:{group_id}")}
+    if i.get("clusterMode") == "enabled":
+        # Cluster mode: clients discover shards through the configuration endpoint.
+        outputs["configurationEndpointAddress"] = f"clustercfg.{group_id}.{suffix}"
+        shards = int(i.get("numNodeGroups") or 1)
+        per_shard = 1 + int(i.get("replicasPerNodeGroup") or 0)
+        outputs["memberClusters"] = [
+            f"{group_id}-{shard:04d}-{node:03d}" for shard in range(1, shards + 1) for node in range(1, per_shard + 1)
+        ]
+    else:
+        outputs["primaryEndpointAddress"] = f"master.{group_id}.{suffix}"
+        outputs["readerEndpointAddress"] = f"replica.{group_id}.{suffix}"
+        nodes = int(i.get("numCacheClusters") or 1)
+        outputs["memberClusters"] = [f"{group_id}-{node:03d}" for node in range(1, nodes + 1)]
+    return outputs
+
+
+def _short_region(region: str) -> str:
+    """``us-east-1`` -> ``use1``, as ElastiCache writes regions in endpoints."""
+    area, direction, number = region.split("-", 2)
+    return f"{area}{direction[0]}{number}"
 
 
 def _uuid(seed: str) -> str:
