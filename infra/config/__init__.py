@@ -19,6 +19,7 @@ from infra.config.environment import EnvironmentConfig, Phase
 from infra.config.errors import PhaseConfigError, field_error
 from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NetworkConfig
+from infra.config.usage import UsageConfig
 
 __all__ = ["Phase", "PhaseConfig", "PhaseConfigError"]
 
@@ -33,6 +34,7 @@ class PhaseConfig(ConfigModel):
     compute: ComputeConfig
     load_balancer: LoadBalancerConfig
     database: DatabaseConfig
+    usage: UsageConfig
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> PhaseConfig:

@@ -1,0 +1,46 @@
+"""``scaleplan:usage``: the monthly traffic and storage a phase is priced for.
+
+Resources alone do not say how many gigabytes cross a NAT gateway or land in a log group;
+these figures do. Suggested values come from the capacity model and the seed plan's ratios
+(:func:`infra.cost.usage.suggest_usage`); a stack file may state more, never less.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from infra.config.base import ConfigModel
+
+Gigabytes = Annotated[float, Field(ge=0, le=100_000_000)]
+Operations = Annotated[int, Field(ge=0, le=10**13)]
+
+
+class UsageConfig(ConfigModel):
+    """Monthly usage figures, each priced by one line of the cost estimate."""
+
+    nat_processed_gb_per_month: Gigabytes
+    """Data through all NAT gateways together (third-party APIs, image pulls, logs without an endpoint)."""
+    internet_egress_gb_per_month: Gigabytes
+    """Data from AWS to the internet (the CDN's cache misses on the origin, API responses)."""
+    interface_endpoint_processed_gb_per_month: Gigabytes
+    """Data through all interface VPC endpoints together."""
+    log_ingestion_gb_per_month: Gigabytes
+    """Data ingested by all CloudWatch log groups together (split evenly between them)."""
+    alb_average_lcus: Annotated[float, Field(ge=0, le=1_000_000)]
+    """Average load balancer capacity units over the month, over all ALBs."""
+    r2_storage_gb: Gigabytes
+    """Media stored in Cloudflare R2 (photos, videos, documents) at the top of the phase."""
+    r2_class_a_operations_per_month: Operations
+    """R2 writes and lists."""
+    r2_class_b_operations_per_month: Operations
+    """R2 reads."""
+    rds_backup_storage_gb_beyond_free: Gigabytes
+    """RDS backup storage above the free 100% of provisioned storage."""
+    aws_backup_storage_gb: Gigabytes
+    """Data held in AWS Backup vaults."""
+    s3_storage_gb: Gigabytes
+    """Data held in S3 buckets (split evenly between them)."""
+    ecr_storage_gb: Gigabytes
+    """Container images held in ECR repositories."""
