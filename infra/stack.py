@@ -6,14 +6,33 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from infra.capacity import demand
+from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
+from infra.compute.eks_addons import ClusterAddons, ClusterAddonsArgs
+from infra.compute.node_pools import NodePools, NodePoolsArgs
+from infra.compute.sizing import desired_sizes
 from infra.config import PhaseConfig
 from infra.database.component import Postgres, PostgresArgs
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
 from infra.network.component import Network, NetworkArgs
+from infra.platform.component import Platform, PlatformArgs
+from infra.platform.provider import kubernetes_provider
 from infra.providers import aws_provider
 from infra.tagging import standard_tags
+
+
+@dataclass(frozen=True)
+class Kubernetes:
+    """The EKS side of a phase; teammates reach the cluster's provider and IRSA helper here."""
+
+    cluster: EksCluster
+    node_pools: NodePools
+    addons: ClusterAddons
+    provider: k8s.Provider
+    """Explicit Kubernetes provider of the cluster: pass it in ``opts.providers``."""
+    platform: Platform
 
 
 @dataclass(frozen=True)
@@ -23,6 +42,8 @@ class Phase:
     keys: PlatformKeys
     network: Network
     database: Postgres
+    kubernetes: Kubernetes | None = None
+    """Present when the stack file has ``scaleplan:eks``."""
 
 
 def build_phase(config: PhaseConfig) -> Phase:
@@ -66,6 +87,15 @@ def build_phase(config: PhaseConfig) -> Phase:
         opts=on_aws,
     )
 
+    kubernetes = _build_kubernetes(
+        config,
+        network,
+        account_id=account_id,
+        logs_kms_key_arn=keys.keys["logs"].arn,
+        tags=tags,
+        aws_default=aws_default,
+    )
+
     # Security groups allowed into the data tier, by stable name. Connect the application
     # ("app") and PgBouncer ("pgbouncer") groups here when their components land; until then
     # nothing can reach the database, which is the safe failure.
@@ -96,4 +126,84 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("database_replica_addresses", database.replica_addresses)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     pulumi.export("required_vcpus", load.required_vcpus)
-    return Phase(keys=keys, network=network, database=database)
+    return Phase(keys=keys, network=network, database=database, kubernetes=kubernetes)
+
+
+def _build_kubernetes(
+    config: PhaseConfig,
+    network: Network,
+    *,
+    account_id: pulumi.Output[str],
+    logs_kms_key_arn: pulumi.Output[str],
+    tags: dict[str, str],
+    aws_default: aws.Provider,
+) -> Kubernetes | None:
+    """The EKS cluster, its node pools, add-ons and in-cluster platform, when the phase has one."""
+    if config.eks is None:
+        return None
+    env = config.environment
+    on_aws = pulumi.ResourceOptions(providers=[aws_default])
+    cluster = EksCluster(
+        "eks",
+        EksClusterArgs(
+            config=config.eks,
+            environment=env.name,
+            region=env.region,
+            account_id=account_id,
+            private_subnet_ids=network.private_subnet_ids,
+            logs_kms_key_arn=logs_kms_key_arn,
+            tags=tags,
+        ),
+        opts=on_aws,
+    )
+    node_pools = NodePools(
+        "node-pools",
+        NodePoolsArgs(
+            pools=config.compute.node_pools,
+            desired_sizes=desired_sizes(config.compute, config.capacity),
+            environment=env.name,
+            cluster_name=cluster.cluster_name,
+            kubernetes_version=cluster.kubernetes_version,
+            private_subnet_ids=network.private_subnet_ids,
+            security_group_ids=[cluster.cluster_security_group_id],
+            volumes_kms_key_arn=cluster.volumes_kms_key_arn,
+            tags=tags,
+        ),
+        # Nodes cannot become Ready before the CNI and kube-proxy are installed.
+        opts=pulumi.ResourceOptions(providers=[aws_default], depends_on=cluster.before_compute),
+    )
+    addons = ClusterAddons(
+        "eks-addons",
+        ClusterAddonsArgs(
+            cluster_name=cluster.cluster_name,
+            oidc=cluster.oidc,
+            versions=config.eks.addons,
+            environment=env.name,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_default], depends_on=[node_pools]),
+    )
+    provider = kubernetes_provider(
+        "k8s",
+        cluster_name=cluster.cluster_name,
+        endpoint=cluster.endpoint,
+        certificate_authority_data=cluster.certificate_authority_data,
+        region=env.region,
+    )
+    platform = Platform(
+        "platform",
+        PlatformArgs(
+            config=config.eks,
+            environment=env.name,
+            region=env.region,
+            account_id=account_id,
+            cluster_name=cluster_physical_name(env.name),
+            vpc_id=network.vpc_id,
+            oidc=cluster.oidc,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_default, provider], depends_on=[node_pools, addons]),
+    )
+    pulumi.export("cluster_name", cluster.cluster_name)
+    pulumi.export("cluster_endpoint", cluster.endpoint)
+    return Kubernetes(cluster=cluster, node_pools=node_pools, addons=addons, provider=provider, platform=platform)

@@ -15,6 +15,7 @@ from infra.config.budget import BudgetConfig
 from infra.config.capacity import CapacityConfig
 from infra.config.compute import ComputeConfig
 from infra.config.database import DatabaseConfig
+from infra.config.eks import EksConfig
 from infra.config.environment import EnvironmentConfig, Phase
 from infra.config.errors import PhaseConfigError, field_error
 from infra.config.load_balancer import LoadBalancerConfig
@@ -32,6 +33,8 @@ class PhaseConfig(ConfigModel):
     budget: BudgetConfig
     network: NetworkConfig
     compute: ComputeConfig
+    eks: EksConfig | None = None
+    """The Kubernetes cluster; present exactly when ``compute.node_pools`` is."""
     load_balancer: LoadBalancerConfig
     database: DatabaseConfig
     usage: UsageConfig
@@ -65,6 +68,19 @@ class PhaseConfig(ConfigModel):
                         f"required: scaleplan:load_balancer.weights sends {self.load_balancer.weights.of(slot)}% "
                         f"of requests to {slot.value!r}, which would have no instances",
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _node_pools_have_a_cluster(self) -> PhaseConfig:
+        if self.compute.node_pools and self.eks is None:
+            pools = ", ".join(self.compute.node_pools)
+            raise field_error(
+                "compute.node_pools", f"need scaleplan:eks to run in, which is missing (got pools {pools})"
+            )
+        if self.eks is not None and not self.compute.node_pools:
+            raise field_error(
+                "eks", "a cluster with no scaleplan:compute.node_pools has nowhere to run pods; add pools"
+            )
         return self
 
     @model_validator(mode="after")

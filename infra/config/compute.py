@@ -12,6 +12,16 @@ from infra.catalog import ec2_instance_types
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.load_balancer import Port, Slot
+from infra.config.node_pools import (
+    FROM_CAPACITY,
+    DesiredSize,
+    LabelKey,
+    LabelValue,
+    TaintConfig,
+    check_labels,
+    check_same_architecture,
+    check_spot_diversity,
+)
 
 Count = Annotated[int, Field(ge=0, le=1000)]
 
@@ -132,27 +142,48 @@ class AutoScalingGroupConfig(ConfigModel):
 
 
 class NodePoolConfig(ConfigModel):
-    """One EKS managed node group."""
+    """One EKS managed node group, spread over the private subnets of all three zones."""
 
     instance_types: Annotated[tuple[str, ...], Field(min_length=1, max_length=20)]
+    """One CPU architecture; a SPOT pool lists several types of the same size."""
     capacity_type: CapacityType
     min_size: Count
-    desired_size: Count
+    desired_size: DesiredSize
+    """Size at creation only (the Cluster Autoscaler owns it afterwards); ``from_capacity``
+    derives it from ``scaleplan:capacity``."""
     max_size: Annotated[int, Field(ge=1, le=1000)]
     serves_application: bool = True
     """Counts toward the capacity check; false for system-only pools."""
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    taints: tuple[TaintConfig, ...] = ()
+    root_volume_gib: Annotated[int, Field(ge=20, le=1000)] = 50
+    """Encrypted gp3 root volume: container images and logs live here."""
 
     @model_validator(mode="after")
     def _valid(self) -> NodePoolConfig:
         for index, name in enumerate(self.instance_types):
             _check_instance_type(f"instance_types.{index}", name)
-        _check_range(self.min_size, self.desired_size, self.max_size, "desired_size")
+        check_same_architecture(self.instance_types)
+        check_spot_diversity(self.capacity_type.value, self.instance_types)
+        check_labels(self.labels)
+        # from_capacity is clamped into the range when resolved, so only min <= max is checked then.
+        desired = self.desired_size if isinstance(self.desired_size, int) else self.min_size
+        _check_range(self.min_size, desired, self.max_size, "desired_size")
         return self
+
+    @property
+    def architecture(self) -> str:
+        """``arm64`` or ``x86_64``, shared by every type of the pool."""
+        return ec2_instance_types()[self.instance_types[0]].architecture
+
+    def node_vcpus(self) -> int:
+        """vCPUs of the smallest type the pool may launch."""
+        catalog = ec2_instance_types()
+        return min(catalog[name].vcpus for name in self.instance_types)
 
     def max_vcpus(self) -> int:
         # A pool may launch any of its types, so count the smallest.
-        catalog = ec2_instance_types()
-        return self.max_size * min(catalog[name].vcpus for name in self.instance_types)
+        return self.max_size * self.node_vcpus()
 
 
 PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")]
@@ -166,6 +197,17 @@ class ComputeConfig(ConfigModel):
     def _has_somewhere_to_run(self) -> ComputeConfig:
         if self.auto_scaling_group is None and not self.node_pools:
             raise field_error("", "needs auto_scaling_group, node_pools, or both")
+        return self
+
+    @model_validator(mode="after")
+    def _one_pool_sized_from_capacity(self) -> ComputeConfig:
+        sized = [name for name, pool in self.node_pools.items() if pool.desired_size == FROM_CAPACITY]
+        if len(sized) > 1:
+            raise field_error(
+                f"node_pools.{sized[1]}.desired_size",
+                f"only one pool may be sized from_capacity, the one that fills the gap the others leave "
+                f"(got {', '.join(sized)}); give the others a number",
+            )
         return self
 
     def max_application_vcpus(self) -> int:

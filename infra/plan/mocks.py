@@ -55,6 +55,33 @@ def _name_or(inputs: Mapping[str, Any], name: str) -> str:
     return str(inputs.get("name") or name)
 
 
+_FAKE_CA_BUNDLE = (
+    "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFW"
+    "TVJNd0VRWURWUVFERXdwcmRXSmwKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+)
+"""Base64 of a PEM certificate block, the shape of ``certificateAuthority.data``."""
+
+
+def _eks_cluster(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """What EKS computes for a cluster: endpoint, CA bundle, OIDC issuer, cluster security group."""
+    cluster = _name_or(inputs, name)
+    oidc_id = _hex(name, 32).upper()
+    return {
+        "arn": _arn("eks", region, f"cluster/{cluster}"),
+        "endpoint": f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": _FAKE_CA_BUNDLE},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
+        "vpcConfig": {
+            **dict(inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{_hex(name + 'cluster')}",
+            "vpcId": f"vpc-{_hex(name + 'vpc')}",
+        },
+        "platformVersion": "eks.5",
+        "status": "ACTIVE",
+        "clusterId": _uuid(name),
+    }
+
+
 # Computed outputs per type token. Extend this table when a component reads back a property
 # that the provider computes; keep values shaped like the real service's.
 COMPUTED: dict[str, ComputedOutputs] = {
@@ -138,6 +165,26 @@ COMPUTED: dict[str, ComputedOutputs] = {
         # Deterministic stand-in of the requested length; the real provider draws it randomly.
         "result": (_hex(n, 64) * 4)[: int(i.get("length", 32))],
         "bcryptHash": "$2a$10$" + _hex(n + "bcrypt", 53),
+    },
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": lambda n, i, r: {
+        "arn": _arn("eks", r, f"nodegroup/{i.get('clusterName')}/{i.get('nodeGroupName', n)}/{_uuid(n)}"),
+        "status": "ACTIVE",
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{i.get('nodeGroupName', n)}-{_uuid(n)}"}]}],
+    },
+    "aws:eks/addon:Addon": lambda n, i, r: {
+        "arn": _arn("eks", r, f"addon/{i.get('clusterName')}/{i.get('addonName')}/{_uuid(n)}"),
+    },
+    "aws:eks/accessEntry:AccessEntry": lambda n, i, r: {
+        "accessEntryArn": _arn("eks", r, f"access-entry/{i.get('clusterName')}/role/{_uuid(n)}"),
+    },
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i, r: {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{str(i.get('url', '')).removeprefix('https://')}",
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i, r: {
+        "arn": _arn("ec2", r, f"launch-template/lt-{_hex('aws:ec2/launchTemplate:LaunchTemplate' + n)}"),
+        "latestVersion": 1,
+        "defaultVersion": 1,
     },
 }
 

@@ -1,0 +1,148 @@
+"""``scaleplan:eks``: the EKS control plane, its core add-ons and the in-cluster platform charts.
+
+Present only in phases that run Kubernetes; node pools (``scaleplan:compute.node_pools``)
+require it and it requires node pools (checked on the root model).
+"""
+
+from __future__ import annotations
+
+import enum
+from ipaddress import IPv4Network
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from infra.config.base import ConfigModel
+from infra.config.errors import field_error
+from infra.config.network import LOG_RETENTION_DAYS
+
+KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[89]|3\d)$")]
+"""``1.34``: minor versions EKS offers (standard or extended support)."""
+AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
+"""An exact EKS add-on build (``v1.20.4-eksbuild.2``), never ``latest``: upgrades are reviewed."""
+ChartVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+HelmRepository = Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/-]*)?$")]
+ImageTag = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+$")]
+KubernetesName = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+EntryName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")]
+IamRoleArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", max_length=600)]
+SecretsPrefix = Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,200}/$")]
+
+
+class SupportType(enum.StrEnum):
+    """What happens when the version leaves standard support (EKS ``upgradePolicy``)."""
+
+    STANDARD = "STANDARD"
+    """AWS upgrades the control plane at the end of standard support: no extended-support fee."""
+    EXTENDED = "EXTENDED"
+    """Stay on the version at $0.60 per cluster-hour instead of $0.10."""
+
+
+class AddonVersions(ConfigModel):
+    """Pinned versions of the EKS-managed core add-ons, matching ``kubernetes_version``."""
+
+    vpc_cni: AddonVersion
+    coredns: AddonVersion
+    kube_proxy: AddonVersion
+    aws_ebs_csi_driver: AddonVersion
+
+
+class HelmChart(ConfigModel):
+    """A chart from a Helm repository, pinned to one version."""
+
+    repository: HelmRepository
+    version: ChartVersion
+
+
+class ClusterAutoscalerConfig(ConfigModel):
+    """The Kubernetes Cluster Autoscaler: node-group min/max come from the node pools."""
+
+    chart: HelmChart
+    image_tag: ImageTag
+    """Must match the cluster's minor version (autoscaler v1.34.x for Kubernetes 1.34)."""
+    scale_down_utilization_threshold_percent: Annotated[int, Field(ge=10, le=90)]
+    """A node whose requests fall below this share of its capacity is removed (seed: CPU < 30%)."""
+    scale_down_delay_after_add_seconds: Annotated[int, Field(ge=60, le=3600)]
+    """Cooldown after a scale-out before any scale-in (seed: 180 s)."""
+
+
+class PlatformCharts(ConfigModel):
+    cluster_autoscaler: ClusterAutoscalerConfig
+    metrics_server: HelmChart
+    aws_load_balancer_controller: HelmChart
+
+
+class ApplicationIdentity(ConfigModel):
+    """The application's namespace and the service account its pods run as (IRSA)."""
+
+    namespace: KubernetesName
+    service_account: KubernetesName
+    secrets_prefix: SecretsPrefix
+    """Secrets Manager name prefix (``ftw-prod/app/``) the application may read; nothing else."""
+
+
+class EksConfig(ConfigModel):
+    """The cluster. Secure by default: private endpoint only, all control-plane logs, secrets
+    envelope-encrypted with a customer-managed key, deletion protection on."""
+
+    kubernetes_version: KubernetesVersion
+    support_type: SupportType = SupportType.STANDARD
+    public_access_cidrs: tuple[IPv4Network, ...] = ()
+    """Empty (the default): the API endpoint is private only, reached from inside the VPC."""
+    allow_public_endpoint_from_anywhere: bool = False
+    """The only way to accept ``0.0.0.0/0`` in ``public_access_cidrs``."""
+    control_plane_log_retention_days: int
+    deletion_protection: bool = True
+    cluster_admin_role_arns: dict[EntryName, IamRoleArn] = Field(default_factory=dict)
+    """IAM roles granted cluster-admin through EKS access entries, keyed by a stable name."""
+    addons: AddonVersions
+    charts: PlatformCharts
+    application: ApplicationIdentity
+
+    @model_validator(mode="after")
+    def _public_endpoint_is_limited(self) -> EksConfig:
+        for index, cidr in enumerate(self.public_access_cidrs):
+            if cidr.prefixlen == 0 and not self.allow_public_endpoint_from_anywhere:
+                raise field_error(
+                    f"public_access_cidrs.{index}",
+                    f"opens the Kubernetes API to the whole internet (got {cidr}); list the CIDRs that "
+                    "need it, leave the list empty for a private endpoint, or set "
+                    "allow_public_endpoint_from_anywhere: true",
+                )
+            if not cidr.is_global and cidr.prefixlen != 0:
+                raise field_error(
+                    f"public_access_cidrs.{index}",
+                    f"must be a public range; private ranges reach the private endpoint (got {cidr})",
+                )
+        if len(set(self.public_access_cidrs)) != len(self.public_access_cidrs):
+            raise field_error("public_access_cidrs", "lists a CIDR twice")
+        return self
+
+    @model_validator(mode="after")
+    def _retention_is_a_cloudwatch_value(self) -> EksConfig:
+        if self.control_plane_log_retention_days not in LOG_RETENTION_DAYS:
+            raise field_error(
+                "control_plane_log_retention_days",
+                f"must be a CloudWatch Logs retention period, one of {', '.join(map(str, LOG_RETENTION_DAYS))} "
+                f"(got {self.control_plane_log_retention_days})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _addons_match_version(self) -> EksConfig:
+        # kube-proxy is built per Kubernetes minor version; a mismatch breaks Services.
+        proxy_minor = ".".join(self.addons.kube_proxy.removeprefix("v").split(".")[:2])
+        if proxy_minor != self.kubernetes_version:
+            raise field_error(
+                "addons.kube_proxy",
+                f"must be a build for Kubernetes {self.kubernetes_version} "
+                f"(v{self.kubernetes_version}.x-eksbuild.N) (got {self.addons.kube_proxy})",
+            )
+        autoscaler = self.charts.cluster_autoscaler.image_tag
+        autoscaler_minor = ".".join(autoscaler.removeprefix("v").split(".")[:2])
+        if autoscaler_minor != self.kubernetes_version:
+            raise field_error(
+                "charts.cluster_autoscaler.image_tag",
+                f"must be a v{self.kubernetes_version}.x release to match the cluster (got {autoscaler})",
+            )
+        return self

@@ -1,0 +1,1 @@
+"""What runs inside the cluster: autoscaler, metrics, load balancer controller, the app identity."""

@@ -1,0 +1,212 @@
+"""The in-cluster platform: Cluster Autoscaler, metrics-server, AWS Load Balancer Controller,
+and the application's namespace and service account."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
+from infra.config.eks import EksConfig, HelmChart
+from infra.platform.policies import application_policy, aws_load_balancer_controller_policy, cluster_autoscaler_policy
+
+SYSTEM_NAMESPACE = "kube-system"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
+LOAD_BALANCER_CONTROLLER_SA = "aws-load-balancer-controller"
+RESTRICTED_POD_SECURITY = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+"""Pod Security Admission: the application's pods run without privileges or host access."""
+HELM_TIMEOUT_SECONDS = 600
+
+
+def autoscaler_values(cluster_name: str, region: str, role_arn: pulumi.Input[str], config: EksConfig) -> dict[str, Any]:
+    """Helm values of the Cluster Autoscaler: auto-discovery by tag, so min and max come from
+    the node groups themselves, and the plan's scale-in rule and cooldown."""
+    autoscaler = config.charts.cluster_autoscaler
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name},
+        "image": {"tag": autoscaler.image_tag},
+        "rbac": {
+            "serviceAccount": {
+                "create": True,
+                "name": CLUSTER_AUTOSCALER_SA,
+                "annotations": {ROLE_ARN_ANNOTATION: role_arn},
+            }
+        },
+        "extraArgs": {
+            "balance-similar-node-groups": True,
+            "expander": "least-waste",
+            "skip-nodes-with-system-pods": False,
+            "scale-down-utilization-threshold": autoscaler.scale_down_utilization_threshold_percent / 100,
+            "scale-down-delay-after-add": f"{autoscaler.scale_down_delay_after_add_seconds}s",
+        },
+    }
+
+
+def load_balancer_controller_values(
+    cluster_name: str, region: str, vpc_id: pulumi.Input[str], role_arn: pulumi.Input[str]
+) -> dict[str, Any]:
+    # Region and VPC are given, not looked up: pods cannot reach instance metadata (hop limit 1).
+    return {
+        "clusterName": cluster_name,
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": 2,
+        "serviceAccount": {
+            "create": True,
+            "name": LOAD_BALANCER_CONTROLLER_SA,
+            "annotations": {ROLE_ARN_ANNOTATION: role_arn},
+        },
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformArgs:
+    config: EksConfig
+    environment: str
+    region: str
+    account_id: pulumi.Input[str]
+    cluster_name: str
+    """Physical cluster name (known before deployment: chart values and IAM scopes embed it)."""
+    vpc_id: pulumi.Input[str]
+    oidc: ClusterOidc
+    secrets_kms_key_arns: Sequence[pulumi.Input[str]] = ()
+    """CMKs of the application's secrets; the application may decrypt through Secrets Manager."""
+    tags: Mapping[str, str]
+
+
+class Platform(pulumi.ComponentResource):
+    """Controllers every phase's cluster runs, each with an IRSA role of its own.
+
+    Declare it with the cluster's Kubernetes provider in ``opts.providers`` and depending on
+    the node pools. Charts come from the configured repositories at pinned versions.
+    """
+
+    application_namespace: pulumi.Output[str]
+    """Namespace the application deploys into."""
+    application_service_account: pulumi.Output[str]
+    """Service account the application's pods run as."""
+    application_role_arn: pulumi.Output[str]
+    """IRSA role of that service account."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("scaleplan:platform:Platform", name, None, opts)
+        cfg = args.config
+        account_id = pulumi.Output.from_input(args.account_id)
+
+        autoscaler_role = args.oidc.service_account_role(
+            f"{name}-cluster-autoscaler",
+            ServiceAccountRoleArgs(
+                environment=args.environment,
+                namespace=SYSTEM_NAMESPACE,
+                service_account=CLUSTER_AUTOSCALER_SA,
+                policy_json=account_id.apply(
+                    functools.partial(_autoscaler_policy, cluster_name=args.cluster_name, region=args.region)
+                ),
+                tags=args.tags,
+            ),
+            parent=self,
+        )
+        self._release(
+            f"{name}-cluster-autoscaler",
+            "cluster-autoscaler",
+            cfg.charts.cluster_autoscaler.chart,
+            autoscaler_values(args.cluster_name, args.region, autoscaler_role.arn, cfg),
+        )
+        self._release(f"{name}-metrics-server", "metrics-server", cfg.charts.metrics_server, {"replicas": 2})
+
+        controller_role = args.oidc.service_account_role(
+            f"{name}-aws-load-balancer-controller",
+            ServiceAccountRoleArgs(
+                environment=args.environment,
+                namespace=SYSTEM_NAMESPACE,
+                service_account=LOAD_BALANCER_CONTROLLER_SA,
+                policy_json=aws_load_balancer_controller_policy(),
+                tags=args.tags,
+            ),
+            parent=self,
+        )
+        self._release(
+            f"{name}-aws-load-balancer-controller",
+            "aws-load-balancer-controller",
+            cfg.charts.aws_load_balancer_controller,
+            load_balancer_controller_values(args.cluster_name, args.region, args.vpc_id, controller_role.arn),
+        )
+
+        app = cfg.application
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-app-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app.namespace, labels={"app.kubernetes.io/managed-by": "pulumi", **RESTRICTED_POD_SECURITY}
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        app_role = args.oidc.service_account_role(
+            f"{name}-app",
+            ServiceAccountRoleArgs(
+                environment=args.environment,
+                namespace=app.namespace,
+                service_account=app.service_account,
+                policy_json=pulumi.Output.all(account_id, *args.secrets_kms_key_arns).apply(
+                    functools.partial(_application_policy, prefix=app.secrets_prefix, region=args.region)
+                ),
+                tags=args.tags,
+            ),
+            parent=self,
+        )
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-app-service-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app.service_account,
+                namespace=namespace.metadata.name,
+                annotations={ROLE_ARN_ANNOTATION: app_role.arn},
+                labels={"app.kubernetes.io/managed-by": "pulumi"},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.application_namespace = namespace.metadata.name
+        self.application_service_account = service_account.metadata.name
+        self.application_role_arn = app_role.arn
+        self.register_outputs(
+            {
+                "application_namespace": self.application_namespace,
+                "application_service_account": self.application_service_account,
+                "application_role_arn": self.application_role_arn,
+            }
+        )
+
+    def _release(self, name: str, release: str, chart: HelmChart, values: Mapping[str, Any]) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            name,
+            name=release,
+            chart=release,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=SYSTEM_NAMESPACE,
+            values=dict(values),
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=HELM_TIMEOUT_SECONDS,
+            max_history=10,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _autoscaler_policy(account_id: str, *, cluster_name: str, region: str) -> str:
+    return cluster_autoscaler_policy(cluster_name, region, account_id)
+
+
+def _application_policy(values: list[str], *, prefix: str, region: str) -> str:
+    account_id, *key_arns = values
+    return application_policy(prefix, region, account_id, key_arns)
