@@ -1,0 +1,96 @@
+"""``python -m infra.policy <phase> [--policy-pack DIR ...] [--policy-pack-config FILE ...]``.
+
+Runs the phase's program under mocks and the policy packs over it, the way
+``pulumi preview --policy-pack DIR --policy-pack-config FILE`` would, and prints each verdict.
+As with the CLI, the n-th ``--policy-pack-config`` belongs to the n-th ``--policy-pack``.
+Without ``--policy-pack``: every pack under ``policies/`` with its ``config/<phase>.json``.
+
+Exit status: 0 when no mandatory policy is violated, 1 when one is, 2 when the stack file
+or a policy config is invalid, 3 when a pack fails (a policy raised).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra.config import PhaseConfigError
+from infra.config.environment import Phase
+from infra.config.loader import load_stack_file
+from infra.plan.capture import run_program
+from infra.plan.mocks import RealisticMocks
+from infra.policy.config import PolicyConfigError, load_config_file
+from infra.policy.packs import POLICIES_ROOT, PackRun, for_phase, run_packs
+from infra.policy.runner import PackReport, PolicyPackError, StackContext
+from infra.tagging import PROJECT
+
+EXIT_OK = 0
+EXIT_MANDATORY_VIOLATION = 1
+EXIT_INVALID_CONFIG = 2
+EXIT_PACK_FAILED = 3
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m infra.policy", description=__doc__.splitlines()[0])
+    parser.add_argument("phase", choices=[p.value for p in Phase])
+    parser.add_argument("--policy-pack", type=Path, action="append", default=[], dest="packs")
+    parser.add_argument("--policy-pack-config", type=Path, action="append", default=[], dest="configs")
+    args = parser.parse_args(argv)
+    if args.configs and len(args.configs) != len(args.packs):
+        parser.error("give one --policy-pack-config per --policy-pack, in the same order")
+    return args
+
+
+def format_report(report: PackReport) -> list[str]:
+    lines = [f"Policy pack {report.pack}: {len(report.mandatory)} mandatory, {len(report.advisory)} advisory"]
+    for diagnostic in report.diagnostics:
+        lines.append(f"  [{diagnostic.enforcement.value}] {diagnostic.policy}  {diagnostic.urn or '(stack)'}")
+        lines.extend(f"      {line}" for line in diagnostic.detail.splitlines())
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = load_stack_file(POLICIES_ROOT.parent / f"Pulumi.{args.phase}.yaml")
+        if args.packs:
+            configs = [load_config_file(path) for path in args.configs] or [{} for _ in args.packs]
+            runs = [PackRun(pack, entries) for pack, entries in zip(args.packs, configs, strict=True)]
+        else:
+            runs = for_phase(args.phase)
+        if not runs:
+            print(f"no policy packs: none given and none under {POLICIES_ROOT}", file=sys.stderr)
+            return EXIT_INVALID_CONFIG
+    except (PhaseConfigError, PolicyConfigError) as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+
+    # Imported after validation, as the plan does: the program loads every provider SDK.
+    from infra.stack import build_phase  # noqa: PLC0415
+
+    def build() -> None:
+        build_phase(config)
+
+    program = run_program(
+        build,
+        project=PROJECT,
+        stack=args.phase,
+        mocks=RealisticMocks(region=config.environment.region),
+    )
+    try:
+        reports = run_packs(runs, program.resources, StackContext(project=PROJECT, stack=args.phase))
+    except PolicyConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    except PolicyPackError as error:
+        print(error, file=sys.stderr)
+        return EXIT_PACK_FAILED
+    for report in reports:
+        print("\n".join(format_report(report)))
+    return EXIT_MANDATORY_VIOLATION if any(report.mandatory for report in reports) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

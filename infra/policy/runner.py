@@ -1,0 +1,533 @@
+"""Run a Python policy pack the way ``pulumi preview --policy-pack DIR`` runs it, without the CLI.
+
+The Pulumi CLI cannot be installed here, so tests and the offline plan start the pack
+process themselves and speak Pulumi's analyzer gRPC protocol to it, in the CLI's order::
+
+    with PolicyPackProcess.start(Path("policies/security")) as pack:
+        pack.configure(StackContext(project="scaleplan", stack="growth"), load_config_file(cfg))
+        report = pack.run(program_run.resources)       # Analyze each input, then AnalyzeStack
+    report.mandatory                                   # the diagnostics that block a deployment
+
+One process serves any number of ``configure``/``analyze`` calls: start it once and reuse it.
+A policy that raises surfaces as :class:`PolicyRaisedError`, never as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import grpc
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from infra.plan.capture import CapturedResource
+from infra.policy.config import (
+    ConfigEntry,
+    EnforcementLevel,
+    PolicyInfo,
+    PolicySetting,
+    reconcile,
+)
+
+_TO_WIRE: dict[EnforcementLevel, analyzer_pb2.EnforcementLevel.ValueType] = {
+    EnforcementLevel.ADVISORY: analyzer_pb2.ADVISORY,
+    EnforcementLevel.MANDATORY: analyzer_pb2.MANDATORY,
+    EnforcementLevel.REMEDIATE: analyzer_pb2.REMEDIATE,
+    EnforcementLevel.DISABLED: analyzer_pb2.DISABLED,
+}
+_FROM_WIRE = {wire: level for level, wire in _TO_WIRE.items()}
+_SEVERITIES = {
+    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+# The pack's own gRPC server accepts up to 400 MiB; a whole stack in one AnalyzeStack can be big.
+_CHANNEL_OPTIONS = [("grpc.max_send_message_length", 400 * 1024 * 1024)]
+_PREVIEW_PREFIX = "can't run policy "
+
+PLACEHOLDER_ENGINE_ADDRESS = "127.0.0.1:0"
+"""What we pass as ``<engine-address>``. ``python -m pulumi.policy`` parses the argument but
+never connects to it (its ``pulumi.runtime.Settings`` gets no engine), so ``pulumi.log`` in a
+pack falls back to stderr, which the runner keeps for error reports. No engine server needed."""
+
+
+class PolicyPackError(RuntimeError):
+    """The pack could not be started or answered a call with an error."""
+
+
+class PolicyRaisedError(PolicyPackError):
+    """A policy raised while validating: the pack answered gRPC UNKNOWN. A bug, not a pass."""
+
+    def __init__(self, pack: str, target: str, details: str) -> None:
+        super().__init__(f"policy pack {pack} failed while analyzing {target}: {details}")
+        self.pack = pack
+        self.target = target
+        self.details = details
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """What ``ConfigureStack`` tells the pack about the stack being analyzed."""
+
+    project: str
+    stack: str
+    organization: str = "organization"
+    dry_run: bool = False
+    config: Mapping[str, str] = field(default_factory=dict)
+    """Stack config as the CLI sends it: ``"ns:key"`` -> JSON-or-plain string."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One policy finding."""
+
+    policy: str
+    pack: str
+    enforcement: EnforcementLevel
+    urn: str
+    """The analyzed resource's URN for resource policies (the pack leaves it empty); for stack
+    policies the URN the policy reported, or empty for a stack-wide finding."""
+    message: str
+    """The policy description, a newline, then the violation message, as the CLI prints it."""
+    description: str = ""
+    severity: str = ""
+
+    @property
+    def detail(self) -> str:
+        """The violation message without the policy description in front of it."""
+        prefix = self.description + "\n"
+        return self.message[len(prefix) :] if self.message.startswith(prefix) else self.message
+
+    @property
+    def skipped_in_preview(self) -> bool:
+        """True for the advisory "can't run policy ... during preview" notes on unknown values."""
+        return self.message.startswith(_PREVIEW_PREFIX)
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    policy: str
+    urn: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PackReport:
+    """Everything one pack said about one run."""
+
+    pack: str
+    diagnostics: tuple[Diagnostic, ...] = ()
+    not_applicable: tuple[NotApplicable, ...] = ()
+    settings: Mapping[str, PolicySetting] = field(default_factory=dict)
+    """The reconciled configuration the pack ran with."""
+
+    @property
+    def mandatory(self) -> list[Diagnostic]:
+        """Findings that block ``pulumi up`` (REMEDIATE reaching Analyze counts as mandatory)."""
+        blocking = {EnforcementLevel.MANDATORY, EnforcementLevel.REMEDIATE}
+        return [d for d in self.diagnostics if d.enforcement in blocking]
+
+    @property
+    def advisory(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.enforcement == EnforcementLevel.ADVISORY]
+
+    def __add__(self, other: PackReport) -> PackReport:
+        return PackReport(
+            self.pack,
+            self.diagnostics + other.diagnostics,
+            self.not_applicable + other.not_applicable,
+            self.settings or other.settings,
+        )
+
+
+def to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    """A protobuf Struct from plain JSON-like data (numbers become doubles, as on the wire)."""
+    struct = struct_pb2.Struct()
+    try:
+        struct.update(value)
+    except (ValueError, TypeError) as error:
+        raise TypeError(f"not JSON-like data, cannot send it to a policy pack: {error}") from error
+    return struct
+
+
+def _read_first_line(stream: IO[bytes], timeout: float) -> bytes:
+    box: list[bytes] = []
+    reader = threading.Thread(target=lambda: box.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return box[0] if box else b""
+
+
+def _struct_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return dict(json_format.MessageToDict(struct))
+
+
+class PolicyPackProcess:
+    """A running policy pack and a gRPC client speaking the analyzer protocol to it."""
+
+    def __init__(self, pack_dir: Path, process: subprocess.Popen[bytes], stderr: IO[bytes], port: int) -> None:
+        self.pack_dir = pack_dir
+        self._process = process
+        self._stderr = stderr
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
+        self._stub: Any = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        self.name = ""
+        self.policies: tuple[PolicyInfo, ...] = ()
+        self.initial_config: dict[str, ConfigEntry] = {}
+        self.settings: dict[str, PolicySetting] = {}
+
+    @classmethod
+    def start(cls, pack_dir: Path, *, python: str | None = None, startup_timeout: float = 60.0) -> Self:
+        """Start the pack as the CLI does and wait for the port it prints.
+
+        The CLI would run the pack's own virtualenv python (``runtime.options.virtualenv`` in
+        ``PulumiPolicy.yaml``); our packs depend only on what the project's locked venv
+        already holds, so that interpreter stands in for it.
+        """
+        pack_dir = pack_dir.resolve()
+        if not (pack_dir / "PulumiPolicy.yaml").is_file():
+            raise PolicyPackError(f"{pack_dir} is not a policy pack: it has no PulumiPolicy.yaml")
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        process = subprocess.Popen(
+            [python or sys.executable, "-u", "-m", "pulumi.policy", PLACEHOLDER_ENGINE_ADDRESS, str(pack_dir)],
+            cwd=pack_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        assert process.stdout is not None
+        line = _read_first_line(process.stdout, startup_timeout)
+        try:
+            port = int(line.strip())
+        except ValueError:
+            process.kill()
+            process.wait()
+            stderr.seek(0)
+            log = stderr.read().decode(errors="replace").strip()
+            stderr.close()
+            raise PolicyPackError(
+                f"policy pack {pack_dir} did not print its port (first stdout line {line!r}); stderr:\n{log}"
+            ) from None
+        pack = cls(pack_dir, process, stderr, port)
+        try:
+            pack._handshake()
+            pack._describe()
+        except BaseException:
+            pack.close()
+            raise
+        return pack
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the pack process and release the channel (idempotent)."""
+        self._channel.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr.close()
+
+    def stderr_text(self) -> str:
+        """What the pack wrote to stderr so far (tracebacks, ``pulumi.log`` lines)."""
+        if self._stderr.closed:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    # -- protocol --------------------------------------------------------------------
+
+    def _call(self, method: str, request: Any, target: str) -> Any:
+        try:
+            return getattr(self._stub, method)(request)
+        except grpc.RpcError as error:
+            code, details = error.code(), error.details()
+            if code == grpc.StatusCode.UNKNOWN:
+                # The pack's gRPC server logged the policy's traceback to stderr.
+                trace = self.stderr_text().strip().splitlines()[-12:]
+                detail = details + ("\n" + "\n".join(trace) if trace else "")
+                raise PolicyRaisedError(self.name or str(self.pack_dir), target, detail) from None
+            raise PolicyPackError(f"{method} on {self.pack_dir} failed with {code.name}: {details}") from None
+
+    def _handshake(self) -> None:
+        request = analyzer_pb2.AnalyzerHandshakeRequest(
+            engine_address=PLACEHOLDER_ENGINE_ADDRESS,
+            root_directory=str(self.pack_dir),
+            program_directory=str(self.pack_dir),
+        )
+        try:
+            self._stub.Handshake(request)
+        except grpc.RpcError as error:
+            # The Python SDK does not implement Handshake; the engine tolerates that.
+            if error.code() != grpc.StatusCode.UNIMPLEMENTED:
+                raise PolicyPackError(f"Handshake with {self.pack_dir} failed: {error.details()}") from None
+
+    def _describe(self) -> None:
+        info = self._call("GetAnalyzerInfo", empty_pb2.Empty(), "GetAnalyzerInfo")
+        self.name = info.name
+        kinds = {analyzer_pb2.POLICY_TYPE_RESOURCE: "resource", analyzer_pb2.POLICY_TYPE_STACK: "stack"}
+        self.policies = tuple(
+            PolicyInfo(
+                name=p.name,
+                description=p.description,
+                enforcement=_FROM_WIRE[p.enforcementLevel],
+                config_schema=_struct_dict_schema(p.configSchema),
+                kind=kinds.get(p.policy_type, "unknown"),
+            )
+            for p in info.policies
+        )
+        declared = {p.name: p.enforcement for p in self.policies}
+        for name, config in info.initialConfig.items():
+            level: EnforcementLevel | None = _FROM_WIRE[config.enforcementLevel]
+            properties = _struct_dict(config.properties)
+            # The Python SDK leaves enforcementLevel at its zero value (ADVISORY) when an
+            # initial_config entry only sets properties; reading that as "advisory" would
+            # silently downgrade the policy, so an ADVISORY that comes with properties and
+            # differs from the declared level is taken as "not set".
+            if level == EnforcementLevel.ADVISORY and properties and declared.get(name) != level:
+                level = None
+            self.initial_config[name] = ConfigEntry(level, properties)
+
+    def configure(
+        self, stack: StackContext, config: Mapping[str, ConfigEntry] | None = None
+    ) -> dict[str, PolicySetting]:
+        """``ConfigureStack``, then one ``Configure`` with every policy's reconciled setting.
+
+        ``config`` is the parsed ``--policy-pack-config`` (see :func:`infra.policy.config.parse_config`).
+        Returns the effective settings; raises :class:`~infra.policy.config.PolicyConfigError`.
+        """
+        settings = reconcile(self.policies, self.initial_config, config or {})
+        self._call(
+            "ConfigureStack",
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=stack.stack,
+                project=stack.project,
+                organization=stack.organization,
+                dry_run=stack.dry_run,
+                config=dict(stack.config),
+                tags=dict(stack.tags),
+            ),
+            "ConfigureStack",
+        )
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, setting in settings.items():
+            request.policyConfig[name].enforcementLevel = _TO_WIRE[setting.enforcement]
+            request.policyConfig[name].properties.update(dict(setting.properties))
+        self._call("Configure", request, "Configure")
+        self.settings = settings
+        return settings
+
+    def _diagnostics(self, response: Any, urn: str) -> list[Diagnostic]:
+        return [
+            Diagnostic(
+                policy=d.policyName,
+                pack=d.policyPackName,
+                enforcement=_FROM_WIRE[d.enforcementLevel],
+                urn=d.urn or urn,
+                message=d.message,
+                description=d.description,
+                severity=_SEVERITIES.get(d.severity, ""),
+            )
+            for d in response.diagnostics
+        ]
+
+    def _require_configured(self) -> None:
+        if not self.settings:
+            raise PolicyPackError(f"{self.pack_dir}: call configure() before analyzing")
+
+    def analyze(
+        self, resource: CapturedResource, providers: Mapping[str, CapturedResource] | None = None
+    ) -> PackReport:
+        """``Analyze`` one resource's inputs (``providers``: provider resources by URN)."""
+        self._require_configured()
+        request = analyzer_pb2.AnalyzeRequest(
+            type=resource.type,
+            urn=resource.urn,
+            name=resource.name,
+            properties=resource.inputs_struct,
+            options=_options(resource),
+        )
+        provider = _provider(resource, providers or {})
+        if provider is not None:
+            request.provider.CopyFrom(provider)
+        response = self._call("Analyze", request, resource.urn)
+        return PackReport(
+            self.name,
+            tuple(self._diagnostics(response, resource.urn)),
+            tuple(NotApplicable(n.policy_name, resource.urn, n.reason) for n in response.not_applicable),
+            self.settings,
+        )
+
+    def analyze_stack(self, resources: Sequence[CapturedResource]) -> PackReport:
+        """``AnalyzeStack`` once over the resources' outputs, with parents and dependencies.
+
+        Provider resources are left out: the engine passes them only as each resource's
+        ``provider``.
+        """
+        self._require_configured()
+        providers = _providers_by_urn(resources)
+        request = analyzer_pb2.AnalyzeStackRequest()
+        for resource in resources:
+            if resource.is_provider:
+                continue
+            item = request.resources.add(
+                type=resource.type,
+                urn=resource.urn,
+                name=resource.name,
+                properties=to_struct(resource.outputs),
+                options=_options(resource),
+                parent=resource.parent,
+                dependencies=list(resource.dependencies),
+            )
+            for key, urns in resource.property_dependencies.items():
+                item.propertyDependencies[key].urns.extend(urns)
+            provider = _provider(resource, providers)
+            if provider is not None:
+                item.provider.CopyFrom(provider)
+        response = self._call("AnalyzeStack", request, "the stack")
+        return PackReport(
+            self.name,
+            tuple(self._diagnostics(response, "")),
+            tuple(NotApplicable(n.policy_name, "", n.reason) for n in response.not_applicable),
+            self.settings,
+        )
+
+    def run(self, resources: Sequence[CapturedResource]) -> PackReport:
+        """What a preview does: ``Analyze`` every resource in registration order, then ``AnalyzeStack``."""
+        providers = _providers_by_urn(resources)
+        report = PackReport(self.name, settings=self.settings)
+        for resource in resources:
+            report += self.analyze(resource, providers)
+        return report + self.analyze_stack(resources)
+
+
+class PackPool:
+    """Pack processes by directory, each started on first use and reused until :meth:`close`.
+
+    Starting a pack costs about a second and a half of CPU; a test session or a plan run
+    starts each pack once and calls ``configure`` again whenever the stack or config changes.
+    """
+
+    def __init__(self, *, python: str | None = None) -> None:
+        self._python = python
+        self._packs: dict[Path, PolicyPackProcess] = {}
+
+    def get(self, pack_dir: Path) -> PolicyPackProcess:
+        key = pack_dir.resolve()
+        pack = self._packs.get(key)
+        if pack is None or pack._process.poll() is not None:
+            pack = PolicyPackProcess.start(key, python=self._python)
+            self._packs[key] = pack
+        return pack
+
+    def close(self) -> None:
+        for pack in self._packs.values():
+            pack.close()
+        self._packs.clear()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _struct_dict_schema(schema: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if schema.properties:
+        result["properties"] = _struct_dict(schema.properties)
+    if schema.required:
+        result["required"] = list(schema.required)
+    return result
+
+
+def _options(resource: CapturedResource) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=list(resource.ignore_changes),
+        deleteBeforeReplace=resource.delete_before_replace,
+        deleteBeforeReplaceDefined=resource.delete_before_replace,
+        parent=resource.parent,
+    )
+
+
+def _providers_by_urn(resources: Iterable[CapturedResource]) -> dict[str, CapturedResource]:
+    return {r.urn: r for r in resources if r.is_provider}
+
+
+def _provider(
+    resource: CapturedResource, providers: Mapping[str, CapturedResource]
+) -> analyzer_pb2.AnalyzerProviderResource | None:
+    """The resource's provider from its reference ``<provider urn>::<id>``, when known."""
+    urn = resource.provider.rsplit("::", 1)[0] if resource.provider else ""
+    provider = providers.get(urn)
+    if provider is None:
+        return None
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type, properties=provider.inputs_struct, urn=provider.urn, name=provider.name
+    )
+
+
+def resource(
+    type_: str,
+    name: str,
+    inputs: Mapping[str, Any],
+    *,
+    outputs: Mapping[str, Any] | None = None,
+    protect: bool = False,
+    parent: str = "",
+    custom: bool = True,
+    project: str = "scaleplan",
+    stack: str = "test",
+) -> CapturedResource:
+    """A hand-built resource, shaped like one captured from the program, for policy tests.
+
+    ``inputs`` use the engine's camelCase names; ``outputs`` default to the inputs.
+    """
+    urn = f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+    return CapturedResource(
+        type=type_,
+        name=name,
+        urn=urn,
+        custom=custom,
+        inputs=dict(inputs),
+        outputs=dict(outputs if outputs is not None else inputs),
+        inputs_struct=to_struct(inputs),
+        parent=parent,
+        protect=protect,
+    )
+
+
+def settings_json(settings: Mapping[str, PolicySetting]) -> str:
+    """The reconciled settings as the ``--policy-pack-config`` JSON that reproduces them."""
+    return json.dumps(
+        {name: {"enforcementLevel": s.enforcement.value, **s.properties} for name, s in sorted(settings.items())},
+        indent=2,
+    )

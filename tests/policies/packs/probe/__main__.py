@@ -1,0 +1,80 @@
+"""A pack whose only job is to make the runner's protocol handling observable in tests."""
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+
+def _flagged(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.props.get("bad"):
+        report(f"{args.name} is bad")
+
+
+def _threshold(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    config = args.get_config()
+    report(f"threshold={config['threshold']!r} label={config.get('label')!r}")
+
+
+def _raises(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.props.get("explode"):
+        raise RuntimeError("probe exploded")
+
+
+def _reads_computed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if "computed" in args.props and args.props["computed"] != "ok":
+        report("computed is not ok")
+
+
+def _unprotected(args: StackValidationArgs, report: ReportViolation) -> None:
+    for resource in args.resources:
+        if resource.resource_type.startswith("probe:") and not resource.opts.protect:
+            report(f"{resource.name} is not protected", resource.urn)
+
+
+PolicyPack(
+    name="probe",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    policies=[
+        ResourceValidationPolicy(
+            name="probe-declared-mandatory",
+            description="Declares MANDATORY itself.",
+            enforcement_level=EnforcementLevel.MANDATORY,
+            validate=_flagged,
+        ),
+        ResourceValidationPolicy(
+            name="probe-pack-default",
+            description="Takes the pack's level.",
+            validate=_flagged,
+        ),
+        ResourceValidationPolicy(
+            name="probe-declared-advisory",
+            description="Declares ADVISORY itself.",
+            enforcement_level=EnforcementLevel.ADVISORY,
+            validate=_flagged,
+        ),
+        ResourceValidationPolicy(
+            name="probe-configured",
+            description="Reports its configuration.",
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "threshold": {"type": "integer", "minimum": 1, "default": 7},
+                    "label": {"type": "string"},
+                },
+            ),
+            validate=_threshold,
+        ),
+        ResourceValidationPolicy(name="probe-raises", description="Raises on explode.", validate=_raises),
+        ResourceValidationPolicy(name="probe-computed", description="Reads computed.", validate=_reads_computed),
+        StackValidationPolicy(
+            name="probe-stack-protect", description="Probe resources are protected.", validate=_unprotected
+        ),
+    ],
+    initial_config={"probe-configured": {"label": "from-initial-config"}},
+)
