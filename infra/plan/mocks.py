@@ -139,7 +139,7 @@ COMPUTED: dict[str, ComputedOutputs] = {
         "versionId": _uuid(n + "version"),
         "versionStages": ["AWSCURRENT"],
     },
-    "aws:rds/instance:Instance": lambda n, i, r: _rds_instance(n, i, r),
+    "aws:rds/instance:Instance": lambda n, i, r: _rds_instance(n, i, r),  # noqa: PLW0108 - defined below
     "aws:rds/subnetGroup:SubnetGroup": lambda n, i, r: {
         "arn": _arn("rds", r, f"subgrp:{_name_or(i, n)}"),
     },
@@ -152,7 +152,9 @@ COMPUTED: dict[str, ComputedOutputs] = {
     "aws:elasticache/parameterGroup:ParameterGroup": lambda n, i, r: {
         "arn": _arn("elasticache", r, f"parametergroup:{_name_or(i, n)}"),
     },
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i, r: _replication_group(n, i, r),
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i, r: _replication_group(  # noqa: PLW0108 - below
+        n, i, r
+    ),
     "aws:backup/vault:Vault": lambda n, i, r: {
         "arn": _arn("backup", r, f"backup-vault:{_name_or(i, n)}"),
         "recoveryPoints": 0,
