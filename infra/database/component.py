@@ -200,9 +200,7 @@ class Postgres(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=[log.value for log in cfg.log_exports],
             apply_immediately=False,
             tags=with_name(tags, self.identifier),
-            opts=pulumi.ResourceOptions(
-                parent=self, protect=True, depends_on=[monitoring_attachment, *primary_logs]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[monitoring_attachment, *primary_logs]),
         )
         self.address = primary.address
         self.port = primary.port

@@ -66,8 +66,12 @@ def parameter_group_family(engine_version: str) -> str | None:
     return POSTGRES_FAMILIES.get(int(match.group(1)))
 
 
+def _work_mem_exact_mib(memory_gib: float) -> float:
+    return max(4.0, min(64.0, memory_gib * MIB_PER_GIB / 4096))
+
+
 def work_mem_mib(memory_gib: float) -> int:
-    return max(4, min(64, math.floor(memory_gib * MIB_PER_GIB / 4096)))
+    return math.floor(_work_mem_exact_mib(memory_gib))
 
 
 def max_connections(memory_gib: float) -> int:
@@ -77,7 +81,8 @@ def max_connections(memory_gib: float) -> int:
     """
     if memory_gib <= 0:
         raise ValueError(f"memory_gib must be > 0 (got {memory_gib})")
-    per_connection_mib = BACKEND_OVERHEAD_MIB + WORK_MEM_ALLOCATIONS_PER_CONNECTION * work_mem_mib(memory_gib)
+    # The unrounded work_mem keeps this monotonic: a bigger class never gets fewer connections.
+    per_connection_mib = BACKEND_OVERHEAD_MIB + WORK_MEM_ALLOCATIONS_PER_CONNECTION * _work_mem_exact_mib(memory_gib)
     fitted = math.floor(memory_gib * MIB_PER_GIB * CONNECTION_MEMORY_SHARE / per_connection_mib)
     return max(MIN_CONNECTIONS, min(MAX_CONNECTIONS_CAP, fitted))
 
