@@ -1,0 +1,85 @@
+"""The cost pack's ``--policy-pack-config`` for a phase, generated from its ``PhaseConfig``.
+
+``policies/cost/config/<phase>.json`` are this function's output, committed so that
+``pulumi preview --policy-pack policies/cost --policy-pack-config policies/cost/config/growth.json``
+works as is; a test keeps them up to date.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from infra.config import PhaseConfig
+from infra.config.environment import Phase
+from infra.config.loader import load_stack_file
+from infra.config.network import NatStrategy
+
+BUDGET = "scaleplan-cost-stack-disallow-over-budget"
+FAMILIES = "aws-ec2-instance-disallow-unlisted-families"
+MAX_NODES = "aws-ec2-capacity-limit-max-nodes"
+GP2 = "aws-ebs-volume-disallow-gp2"
+BURST_SPOT = "aws-eks-nodegroup-require-spot-for-burst"
+NAT_COUNT = "aws-ec2-natgateway-require-strategy-count"
+LOG_RETENTION = "aws-cloudwatch-loggroup-require-finite-retention"
+
+
+def allowed_families(config: PhaseConfig) -> list[str]:
+    compute = config.compute
+    types = [t for pool in compute.node_pools.values() for t in pool.instance_types]
+    if compute.auto_scaling_group is not None:
+        types.append(compute.auto_scaling_group.instance_type)
+    return sorted({name.split(".")[0] for name in types})
+
+
+def max_nodes(config: PhaseConfig) -> int:
+    compute = config.compute
+    total = sum(pool.max_size for pool in compute.node_pools.values())
+    if compute.auto_scaling_group is not None:
+        total += compute.auto_scaling_group.max_size
+    return total
+
+
+def expected_nat_gateways(config: PhaseConfig) -> int:
+    network = config.network
+    return {
+        NatStrategy.NONE: 0,
+        NatStrategy.SINGLE: 1,
+        NatStrategy.ONE_PER_AZ: len(network.availability_zones),
+    }[network.nat_strategy]
+
+
+def cost_policy_config(config: PhaseConfig) -> dict[str, Any]:
+    """Every cost policy mandatory, with this phase's limits."""
+    return {
+        "all": "mandatory",
+        BUDGET: {
+            "budget_monthly_usd": config.budget.monthly_usd,
+            "usage": config.usage.model_dump(mode="json"),
+        },
+        FAMILIES: {"allowed_families": allowed_families(config)},
+        MAX_NODES: {"max_nodes": max_nodes(config)},
+        NAT_COUNT: {
+            "nat_strategy": config.network.nat_strategy.value,
+            "expected_nat_gateways": expected_nat_gateways(config),
+        },
+    }
+
+
+def render(config: PhaseConfig) -> str:
+    """The file text of ``policies/cost/config/<phase>.json``."""
+    return json.dumps(cost_policy_config(config), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    """Regenerate ``policies/cost/config/<phase>.json`` from the four stack files."""
+    root = Path(__file__).resolve().parent.parent.parent
+    for phase in Phase:
+        target = root / "policies" / "cost" / "config" / f"{phase.value}.json"
+        target.write_text(render(load_stack_file(root / f"Pulumi.{phase.value}.yaml")))
+        print(target.relative_to(root))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The cost policy pack (run by ``pulumi preview --policy-pack policies/cost``)."""
