@@ -74,15 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         reports.append(PhaseReport(stack=stack, stack_file=_shown(files[stack]), sections=build_sections(config, run)))
 
     sys.stdout.write(RENDERERS[args.fmt](reports) + "\n")
-    _close_event_loops()
     return EXIT_SECTION_FAILED if any(report.failed for report in reports) else EXIT_OK
 
 
 def _close_event_loops() -> None:
-    """Close the event loops the Pulumi runtime opened in its worker threads.
+    """Close the event loops the Pulumi runtime opened in its worker threads, at process exit.
 
     Left open, each one's finalizer runs at interpreter exit after its sockets are gone and
-    prints an ``Invalid file descriptor`` traceback under a good plan.
+    prints an ``Invalid file descriptor`` traceback under a good plan. Only for the command:
+    in a longer-lived process those threads may still use their loops.
     """
     for candidate in gc.get_objects():
         if isinstance(candidate, asyncio.AbstractEventLoop) and not candidate.is_running():
@@ -98,4 +98,6 @@ def _shown(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    _close_event_loops()
+    sys.exit(status)
