@@ -14,9 +14,9 @@ the analyzer protocol exactly as the Pulumi CLI would. A pack's tests wrap it in
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,5 +95,26 @@ def policy_packs() -> Iterator[PackPool]:
         yield pool
 
 
-def pack_dir(name: str) -> Path:
-    return POLICIES / name
+@pytest.fixture(scope="session")
+def security_pack(policy_packs: PackPool) -> PackUnderTest:
+    return PackUnderTest(policy_packs.get(POLICIES / "security"))
+
+
+DELETE = object()
+"""Value for :func:`mutate` that removes the property."""
+
+
+def mutate(base: Mapping[str, Any], path: str, value: object) -> dict[str, Any]:
+    """A deep copy of ``base`` with the dotted ``path`` set to ``value`` (list indexes allowed)."""
+    result: dict[str, Any] = copy.deepcopy(dict(base))
+    *parents, last = path.split(".")
+    node: Any = result
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return result
