@@ -138,6 +138,9 @@ def run_program(
     """
     monitor = CapturingMonitor(mocks or RealisticMocks())
     _ensure_open_event_loop()
+    # set_mocks keeps an existing root Stack, so without this a second run in the same
+    # process would report the first run's exports (and parent resources to its stack).
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
