@@ -450,7 +450,7 @@ def _price_log_group(r: PricedResource, ctx: _Context) -> list[CostLine]:
         ),
         _line(
             r,
-            f"log storage, {retention or 'never expires: 365'} days kept",
+            f"log storage, {int(retention) or 'never expires: 365'} days kept",
             ingested * kept_months,
             "GB-months",
             ctx.catalog.rate("cloudwatch", "logs_storage_gb_month"),

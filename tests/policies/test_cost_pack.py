@@ -13,9 +13,9 @@ from infra.cost.catalog import price_catalog
 from infra.plan.capture import CapturedResource
 from infra.policy.runner import PackPool, to_struct
 from tests.conftest import PHASES, built_phase
-from tests.policies.conftest import PackUnderTest, pack_dir
+from tests.policies.conftest import POLICIES, PackUnderTest
 
-COST = pack_dir("cost")
+COST = POLICIES / "cost"
 RATES = price_catalog()
 
 
