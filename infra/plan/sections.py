@@ -42,6 +42,7 @@ SECTIONS: list[SectionBuilder] = []
 SECTION_MODULES: tuple[str, ...] = (
     "infra.plan.resources_section",
     "infra.plan.capacity_section",
+    "infra.compute.plan_section",
     "infra.cost.section",
 )
 """Modules that register a builder, in report order. Each concern adds its module here with
