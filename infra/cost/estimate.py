@@ -666,7 +666,8 @@ def _usage_without_carrier(ctx: _Context) -> tuple[str, ...]:
 def estimate(resources: Iterable[PricedResource], usage: UsageConfig, catalog: PriceCatalog | None = None) -> Estimate:
     """Itemised monthly cost of ``resources`` under ``usage``; raises for anything unpriceable."""
     catalog = catalog or price_catalog()
-    custom = [r for r in resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    # The engine's own resources (the stack, providers) are not billed.
+    custom = [r for r in resources if r.custom and not r.type.startswith("pulumi:")]
     ctx = _Context(
         catalog=catalog, usage=usage, resources=custom, by_id={r.resource_id: r for r in custom if r.resource_id}
     )

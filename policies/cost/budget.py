@@ -12,6 +12,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from infra.config.usage import UsageConfig
 from infra.cost.catalog import UnknownPriceError
@@ -31,14 +32,24 @@ def usage_from_config(config: Mapping[str, Any]) -> UsageConfig:
     return UsageConfig.model_validate({k: _integral(v) for k, v in dict(config["usage"]).items()})
 
 
+def _resource_id(props: Mapping[str, Any]) -> str:
+    # A resource to be created has no ID yet during preview; only references need it.
+    try:
+        return str(props.get("id") or "")
+    except UnknownValueError:
+        return ""
+
+
 def priced(args: StackValidationArgs) -> list[PricedResource]:
+    """The stack's resources for the estimator (a sizing input unknown in preview raises
+    ``UnknownValueError``, which the SDK reports as "can't run during preview", not a pass)."""
     return [
         PricedResource(
             type=r.resource_type,
             name=r.name,
             urn=r.urn,
             inputs=r.props,
-            resource_id=str(r.props.get("id") or ""),
+            resource_id=_resource_id(r.props),
             custom=not r.resource_type.startswith(_COMPONENT_PACKAGES),
         )
         for r in args.resources
