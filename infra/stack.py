@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from infra.cache.component import Cache, CacheArgs
 from infra.capacity import demand
 from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
 from infra.compute.eks_addons import ClusterAddons, ClusterAddonsArgs
@@ -42,6 +43,7 @@ class Phase:
     keys: PlatformKeys
     network: Network
     database: Postgres
+    cache: Cache
     kubernetes: Kubernetes | None = None
     """Present when the stack file has ``scaleplan:eks``."""
 
@@ -70,6 +72,7 @@ def build_phase(config: PhaseConfig) -> Phase:
                     name="database",
                     description="RDS PostgreSQL storage, master password, Performance Insights, backup vault",
                 ),
+                KeyPurpose(name="cache", description="ElastiCache data, snapshots and the AUTH token secret"),
             ],
             tags=tags,
         ),
@@ -115,6 +118,21 @@ def build_phase(config: PhaseConfig) -> Phase:
         ),
         opts=on_aws,
     )
+    cache = Cache(
+        "cache",
+        CacheArgs(
+            config=config.cache,
+            environment=env.name,
+            availability_zones=config.network.availability_zones,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.isolated_subnet_ids,
+            client_security_group_ids=data_clients,
+            kms_key_arn=keys.keys["cache"].arn,
+            logs_kms_key_arn=keys.keys["logs"].arn,
+            tags=tags,
+        ),
+        opts=on_aws,
+    )
 
     load = demand(config.capacity)
     pulumi.export("phase", env.phase.value)
@@ -124,9 +142,11 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("database_address", database.address)
     pulumi.export("database_port", database.port)
     pulumi.export("database_replica_addresses", database.replica_addresses)
+    pulumi.export("cache_endpoint", cache.endpoint)
+    pulumi.export("cache_port", cache.port)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     pulumi.export("required_vcpus", load.required_vcpus)
-    return Phase(keys=keys, network=network, database=database, kubernetes=kubernetes)
+    return Phase(keys=keys, network=network, database=database, cache=cache, kubernetes=kubernetes)
 
 
 def _build_kubernetes(

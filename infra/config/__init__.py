@@ -12,6 +12,7 @@ from pydantic import model_validator
 from infra.capacity import check_capacity, demand
 from infra.config.base import ConfigModel
 from infra.config.budget import BudgetConfig
+from infra.config.cache import CacheConfig
 from infra.config.capacity import CapacityConfig
 from infra.config.compute import ComputeConfig
 from infra.config.database import DatabaseConfig
@@ -37,6 +38,7 @@ class PhaseConfig(ConfigModel):
     """The Kubernetes cluster; present exactly when ``compute.node_pools`` is."""
     load_balancer: LoadBalancerConfig
     database: DatabaseConfig
+    cache: CacheConfig
     usage: UsageConfig
 
     @model_validator(mode="after")

@@ -134,7 +134,8 @@ class Postgres(pulumi.ComponentResource):
             f"{name}-parameters",
             name=parameter_group_name,
             family=cfg.parameter_group_family,
-            description=f"{env}: TLS only, memory settings for {cfg.instance_class}",
+            # The description replaces the group when changed, so it must not name the class.
+            description=f"{env}: PostgreSQL {cfg.parameter_group_family}, TLS only, memory from the class",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name=p.name, value=p.value, apply_method=p.apply_method)
                 for p in postgres_parameters(cfg.instance.memory_gib)
