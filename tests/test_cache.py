@@ -29,6 +29,17 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+"""Pulumi's marker of a secret value on the wire."""
+
+
+def secret_value(value: object) -> object:
+    """The plaintext inside a secret-wrapped input; fails if ``value`` is not a secret."""
+    assert isinstance(value, dict), value
+    assert value[SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
+    return value["value"]
+
+
 def cache_config(**overrides: object) -> CacheConfig:
     values: dict[str, object] = {
         "engine": "valkey",
@@ -119,7 +130,7 @@ def test_replication_group_is_encrypted_tls_only_and_authenticated() -> None:
     token = run.one("random:index/randomPassword:RandomPassword")
     assert token.inputs["length"] == 64
     assert token.inputs["overrideSpecial"] == "!&#$^<>-"  # no space, '"', '/' or '@', as AUTH requires
-    assert inputs["authToken"] == token.outputs["result"]
+    assert secret_value(inputs["authToken"]) == secret_value(token.outputs["result"])
 
 
 def test_auth_token_is_a_secret_in_state_and_never_plain() -> None:
@@ -195,12 +206,12 @@ def test_token_secret_is_cmk_encrypted_and_holds_the_connection_document() -> No
     assert secret.protect
     version = run.one("aws:secretsmanager/secretVersion:SecretVersion")
     assert version.inputs["secretId"] == secret.outputs["id"]
-    document = json.loads(version.inputs["secretString"])
+    document = json.loads(str(secret_value(version.inputs["secretString"])))
     assert document == {
         "host": run.stack_outputs["endpoint"],
         "port": 6379,
         "tls": True,
-        "auth_token": run.one("random:index/randomPassword:RandomPassword").outputs["result"],
+        "auth_token": secret_value(run.one("random:index/randomPassword:RandomPassword").outputs["result"]),
         "cluster_mode": "enabled",
     }
     assert run.stack_outputs["endpoint"].startswith("clustercfg.ftw-test-cache.")
