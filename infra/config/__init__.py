@@ -21,7 +21,9 @@ from infra.config.environment import EnvironmentConfig, Phase
 from infra.config.errors import PhaseConfigError, field_error
 from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NetworkConfig
+from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.usage import UsageConfig
+from infra.pgbouncer.budget import budget_problems
 
 __all__ = ["Phase", "PhaseConfig", "PhaseConfigError"]
 
@@ -40,6 +42,8 @@ class PhaseConfig(ConfigModel):
     database: DatabaseConfig
     cache: CacheConfig
     usage: UsageConfig
+    pgbouncer: PgBouncerConfig | None = None
+    """The connection pooler on EKS; absent where the application connects to RDS directly."""
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> PhaseConfig:
@@ -83,6 +87,31 @@ class PhaseConfig(ConfigModel):
             raise field_error(
                 "eks", "a cluster with no scaleplan:compute.node_pools has nowhere to run pods; add pools"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _pgbouncer_fits_the_database(self) -> PhaseConfig:
+        pgbouncer = self.pgbouncer
+        if pgbouncer is None:
+            return self
+        if self.eks is None:
+            raise field_error("pgbouncer", "runs on EKS, but this phase has no scaleplan:eks; remove it or add a cluster")
+        if pgbouncer.read_only_pool is not None and self.database.read_replica_count == 0:
+            raise field_error(
+                "pgbouncer.read_only_pool",
+                "pools connections to read replicas, but scaleplan:database.read_replica_count is 0; remove it",
+            )
+        # Replicas use the primary's instance class, hence the same budget.
+        budget = self.database.connection_budget()
+        problems = budget_problems(
+            pgbouncer,
+            primary_max_connections=budget.max_connections,
+            replica_max_connections=budget.max_connections if self.database.read_replica_count else None,
+            reserved_connections=budget.reserved,
+        )
+        if problems:
+            path, message = problems[0]
+            raise field_error(f"pgbouncer.{path}", message)
         return self
 
     @model_validator(mode="after")

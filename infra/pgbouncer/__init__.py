@@ -1,0 +1,1 @@
+"""PgBouncer on EKS: pool-size arithmetic, ``pgbouncer.ini`` rendering and the component."""
