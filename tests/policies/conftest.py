@@ -23,7 +23,7 @@ import pytest
 
 from infra.plan.capture import CapturedResource
 from infra.policy.config import parse_config
-from infra.policy.packs import POLICIES_ROOT
+from infra.policy.packs import POLICIES_ROOT, shared_pool
 from infra.policy.runner import PackPool, PackReport, PolicyPackProcess, StackContext
 
 POLICIES = POLICIES_ROOT
@@ -90,9 +90,13 @@ def _details(report: PackReport, policy: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def policy_packs() -> Iterator[PackPool]:
-    """Each pack directory started once per session and reused by every test."""
-    with PackPool() as pool:
-        yield pool
+    """Each pack directory started once per session and reused by every test.
+
+    The same pool as the plan's policy section uses, so section tests start no extra process.
+    """
+    pool = shared_pool()
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(scope="session")

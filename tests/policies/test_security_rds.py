@@ -224,3 +224,22 @@ def test_rejects_a_parameter_group_outside_the_stack(security_pack: PackUnderTes
         "RDS instance 'db' uses parameter group 'ftw-prod-db-pg16', which this stack does not declare, "
         "so rds.force_ssl=1 cannot be verified; manage the parameter group in the program."
     ]
+
+
+REPLICA: dict[str, Any] = {
+    **COMPLIANT,
+    "replicateSourceDb": "ftw-prod-db",
+    "multiAz": False,
+    "backupRetentionPeriod": 0,
+    "availabilityZone": "us-east-1b",
+}
+
+
+def test_read_replica_relies_on_the_primary_for_multi_az_and_backups(security_pack: PackUnderTest) -> None:
+    # A replica is redundancy for reads; recovery comes from the primary's standby and backups.
+    assert security_pack.all_violations(resource(INSTANCE, "replica", REPLICA)) == {}
+
+
+def test_read_replica_is_still_held_to_every_other_rule(security_pack: PackUnderTest) -> None:
+    replica = resource(INSTANCE, "replica", mutate(REPLICA, "publiclyAccessible", True))
+    assert list(security_pack.all_violations(replica)) == ["aws-rds-instance-disallow-public-access"]

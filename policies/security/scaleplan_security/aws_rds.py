@@ -41,7 +41,14 @@ def _customer_key(args: ResourceValidationArgs, report: ReportViolation) -> None
         )
 
 
+def _is_replica(args: ResourceValidationArgs) -> bool:
+    """Read replicas copy a primary: its Multi-AZ standby and its backups are what recover the data."""
+    return bool(args.props.get("replicateSourceDb"))
+
+
 def _multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_replica(args):
+        return
     if args.get_config()["required"] and not is_true(args.props.get("multiAz")):
         report(
             f"RDS instance '{args.name}' is single-AZ (multiAz={args.props.get('multiAz')!r}) but this stack's "
@@ -51,6 +58,8 @@ def _multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 
 def _backup_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_replica(args):
+        return
     minimum = args.get_config()["minimumDays"]
     retention = args.props.get("backupRetentionPeriod")
     if retention is None or retention < minimum:
@@ -175,14 +184,14 @@ POLICIES: list[Policy] = [
     ),
     resource_policy(
         "aws-rds-instance-require-multi-az",
-        "RDS instances must be Multi-AZ where the stack's policy config requires it.",
+        "Primary RDS instances must be Multi-AZ where the stack's policy config requires it.",
         [INSTANCE],
         _multi_az,
         {"required": {"type": "boolean", "default": True}},
     ),
     resource_policy(
         "aws-rds-instance-require-backup-retention",
-        "RDS instances must keep automated backups long enough to recover.",
+        "Primary RDS instances must keep automated backups long enough to recover.",
         [INSTANCE],
         _backup_retention,
         {"minimumDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 7}},

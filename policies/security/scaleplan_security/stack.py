@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 from pulumi_policy import (
     Policy,
@@ -13,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import listing, mapping, resource_policy
+from ._common import items, listing, resource_policy
 
 STATEFUL_TYPES = [
     "aws:rds/instance:Instance",
@@ -46,8 +48,16 @@ def _protected(args: StackValidationArgs, report: ReportViolation) -> None:
             )
 
 
+def _tag_map(value: object) -> Mapping[str, Any]:
+    """Tags as a mapping: most types take ``{key: value}``, a few (autoscaling groups) a list of
+    ``{key, value, propagateAtLaunch}`` blocks."""
+    if isinstance(value, Mapping):
+        return value
+    return {str(tag.get("key")): tag.get("value") for tag in items(value) if isinstance(tag, Mapping)}
+
+
 def _tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    tags = mapping(args.props.get("tags"))
+    tags = _tag_map(args.props.get("tags"))
     missing = [key for key in args.get_config()["requiredTags"] if not tags.get(key)]
     if missing:
         report(

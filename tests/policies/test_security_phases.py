@@ -1,0 +1,73 @@
+"""Every phase, built whole under mocks, passes every mandatory rule of the security pack,
+and the plan's policy section reports what the packs find.
+
+The pack runs with the phase's own policy config (``policies/security/config/<phase>.json``),
+exactly as ``pulumi preview --policy-pack policies/security --policy-pack-config ...`` would.
+"""
+
+from __future__ import annotations
+
+from infra.plan.capture import ProgramRun
+from infra.policy.config import parse_config
+from infra.policy.packs import SECURITY_PACK, for_phase, run_packs
+from infra.policy.runner import PackPool, StackContext, resource
+from infra.policy.section import policy_section
+from tests.conftest import built_phase, phase_config
+
+TAGS_POLICY = "aws-taggable-resource-require-tags"
+
+
+def test_phase_passes_every_mandatory_security_rule(policy_packs: PackPool, phase: str) -> None:
+    run = built_phase(phase)
+    [report] = run_packs(
+        for_phase(phase, [SECURITY_PACK]), run.resources, StackContext("scaleplan", phase), pool=policy_packs
+    )
+    assert [(d.policy, d.urn, d.detail) for d in report.mandatory] == []
+    assert [d.message for d in report.advisory] == []
+
+
+def test_the_pack_sees_the_phase_resources(policy_packs: PackPool) -> None:
+    # Guards the test above against passing because nothing reached the pack.
+    run = built_phase("foundation")
+    [entry] = for_phase("foundation", [SECURITY_PACK])
+    pack = policy_packs.get(SECURITY_PACK)
+    stricter = {**entry.config, **parse_config({TAGS_POLICY: {"requiredTags": ["an-absent-tag"]}})}
+    pack.configure(StackContext("scaleplan", "foundation"), stricter)
+    flagged = {d.urn for d in pack.run(run.resources).mandatory if d.policy == TAGS_POLICY}
+    expected = {
+        r.urn for r in run.resources if r.type in ("aws:ec2/vpc:Vpc", "aws:kms/key:Key", "aws:ec2/subnet:Subnet")
+    }
+    assert len(expected) >= 5
+    assert expected <= flagged
+
+
+def test_policy_section_lists_security_and_cost_verdicts_for_a_phase(policy_packs: PackPool) -> None:
+    section = policy_section(phase_config("foundation"), built_phase("foundation"))
+    assert section.title == "Policy verdicts"
+    assert not section.failed
+    assert section.rows == []
+    assert section.data["mandatory"] == 0
+    packs = section.data["packs"]
+    assert isinstance(packs, dict)
+    assert "scaleplan-security" in packs
+
+
+def test_policy_section_fails_on_a_mandatory_violation(policy_packs: PackPool) -> None:
+    public = resource(
+        "aws:rds/instance:Instance",
+        "db",
+        {"publiclyAccessible": True, "storageEncrypted": True},
+        protect=True,
+        stack="foundation",
+    )
+    section = policy_section(phase_config("foundation"), ProgramRun(resources=(public,), stack_outputs={}))
+    assert section.failed
+    assert [
+        "scaleplan-security",
+        "mandatory",
+        "aws-rds-instance-disallow-public-access",
+        "db",
+        "RDS instance 'db' has publiclyAccessible=true; set publicly_accessible=False "
+        "so it is reachable only from inside the VPC.",
+    ] in section.rows
+    assert section.data["mandatory"] == len([row for row in section.rows if row[1] == "mandatory"])
