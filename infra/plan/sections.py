@@ -44,6 +44,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "infra.plan.capacity_section",
     "infra.compute.plan_section",
     "infra.cost.section",
+    "infra.policy.section",
 )
 """Modules that register a builder, in report order. Each concern adds its module here with
 one line. Named, not imported, because every builder module imports :class:`Section` from
