@@ -188,8 +188,11 @@ def test_rejects_node_pools_without_eks() -> None:
 
 
 def test_rejects_eks_without_node_pools() -> None:
+    foundation = yaml.safe_load(stack_file("foundation").read_text())["config"]
+
     def mutate(values: dict[str, Any]) -> None:
-        del values["scaleplan:compute"]["node_pools"]
+        # The application runs on an Auto Scaling group instead, so only the orphaned cluster is wrong.
+        values["scaleplan:compute"] = copy.deepcopy(foundation["scaleplan:compute"])
 
     assert rejection(mutate) == (
         f"{SOURCE}: scaleplan:eks: a cluster with no scaleplan:compute.node_pools has nowhere to run pods; add pools"

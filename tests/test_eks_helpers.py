@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from infra.compute.eks import cluster_physical_name, control_plane_log_group_name, volumes_key_policy
 from infra.compute.irsa import irsa_trust_policy
 from infra.compute.node_pools import autoscaler_tags
-from infra.compute.sizing import clamp, desired_sizes, nodes_for, pool_sizes
+from infra.compute.sizing import average_vcpus, clamp, desired_sizes, nodes_for, pool_sizes
 from infra.config.capacity import CapacityConfig
 from infra.config.compute import ComputeConfig
 from infra.platform.policies import application_policy, aws_load_balancer_controller_policy, cluster_autoscaler_policy
@@ -60,13 +60,16 @@ def compute(base: tuple[int, int, int], burst: tuple[int, int | str, int]) -> Co
 
 
 def test_from_capacity_fills_the_gap_the_fixed_pools_leave() -> None:
-    # 300k users -> 600 RPS peak -> 36 vCPUs; base brings 8 x 2 = 16, so burst starts at 10 nodes.
-    assert desired_sizes(compute((8, 8, 16), (8, "from_capacity", 16)), capacity(300_000)) == {"base": 8, "burst": 10}
+    # 300k users -> 200 RPS on average -> 12 vCPUs with headroom; base brings 2 x 2 = 4, so burst starts at 4 nodes.
+    assert average_vcpus(capacity(300_000)) == 12
+    assert desired_sizes(compute((2, 2, 4), (0, "from_capacity", 20)), capacity(300_000)) == {"base": 2, "burst": 4}
 
 
 def test_from_capacity_is_clamped_to_the_pool_range() -> None:
+    # Base covers the 4 average vCPUs of 100k users alone: burst stays at its minimum.
     assert desired_sizes(compute((4, 4, 8), (4, "from_capacity", 8)), capacity(100_000)) == {"base": 4, "burst": 4}
-    assert desired_sizes(compute((1, 1, 2), (0, "from_capacity", 6)), capacity(300_000)) == {"base": 1, "burst": 6}
+    # 12 average vCPUs minus base's 2 would take 5 nodes; the pool stops at 3.
+    assert desired_sizes(compute((1, 1, 2), (0, "from_capacity", 3)), capacity(300_000)) == {"base": 1, "burst": 3}
 
 
 def test_numeric_desired_sizes_pass_through() -> None:
@@ -97,8 +100,8 @@ def test_clamp() -> None:
 def test_pool_sizes_of_optimize_match_its_file() -> None:
     config = phase_config("optimize")
     sizes = {size.name: size for size in pool_sizes(config.compute, config.capacity)}
-    assert (sizes["base"].min_vcpus, sizes["base"].desired_vcpus, sizes["base"].max_vcpus) == (16, 16, 32)
-    assert (sizes["burst"].desired_size, sizes["burst"].max_vcpus) == (10, 32)
+    assert (sizes["base"].min_vcpus, sizes["base"].desired_vcpus, sizes["base"].max_vcpus) == (8, 8, 16)
+    assert (sizes["burst"].desired_size, sizes["burst"].max_vcpus) == (4, 48)
 
 
 def test_irsa_trust_pins_subject_and_audience() -> None:

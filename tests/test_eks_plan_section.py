@@ -17,17 +17,17 @@ def test_compute_section_is_registered() -> None:
 def test_optimize_section_lists_pools_ranges_and_capacity() -> None:
     section = compute_section(phase_config("optimize"), built_phase("optimize"))
     rows = {row[1]: row for row in section.rows}
-    assert rows["base"] == ["eks", "base", "m7g.large", "ON_DEMAND", 8, 8, 16, 2, 32, True]
+    assert rows["base"] == ["eks", "base", "m7g.large", "ON_DEMAND", 4, 4, 8, 2, 16, True]
     assert rows["burst"] == [
         "eks",
         "burst",
         "m7g.large, m6g.large, t4g.large",
         "SPOT",
-        8,
-        "10 (from capacity)",
-        16,
+        4,
+        "4 (from capacity)",
+        24,
         2,
-        32,
+        48,
         True,
     ]
     assert section.data["required_vcpus"] == 36

@@ -18,8 +18,8 @@ from infra.config.errors import field_error
 
 FROM_CAPACITY = "from_capacity"
 DesiredSize = Annotated[int, Field(ge=0, le=1000)] | Literal["from_capacity"]
-"""A node count, or ``from_capacity``: as many nodes as the capacity model needs at the peak,
-given what the other application pools bring at their desired sizes (see
+"""A node count, or ``from_capacity``: as many nodes as the capacity model's average load
+needs, given what the other application pools bring at their desired sizes (see
 :func:`infra.compute.sizing.desired_sizes`). Either way it only sets the size at creation;
 afterwards the Cluster Autoscaler owns it."""
 
