@@ -197,3 +197,12 @@ def test_loads_a_config_file(tmp_path: Path) -> None:
         "all": ConfigEntry(EnforcementLevel.MANDATORY),
         "a": ConfigEntry(None, {"n": 3}),
     }
+
+
+def test_cli_wants_one_config_per_pack(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.policy.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["foundation", "--policy-pack", str(PROBE), "--policy-pack-config", "a.json", "--policy-pack-config", "b"])
+    assert exited.value.code == 2
+    assert "one --policy-pack-config per --policy-pack" in capsys.readouterr().err
