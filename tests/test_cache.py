@@ -130,7 +130,7 @@ def test_replication_group_is_encrypted_tls_only_and_authenticated() -> None:
     token = run.one("random:index/randomPassword:RandomPassword")
     assert token.inputs["length"] == 64
     assert token.inputs["overrideSpecial"] == "!&#$^<>-"  # no space, '"', '/' or '@', as AUTH requires
-    assert secret_value(inputs["authToken"]) == secret_value(token.outputs["result"])
+    assert secret_value(inputs["authToken"]) == token.outputs["result"]
 
 
 def test_auth_token_is_a_secret_in_state_and_never_plain() -> None:
@@ -211,7 +211,7 @@ def test_token_secret_is_cmk_encrypted_and_holds_the_connection_document() -> No
         "host": run.stack_outputs["endpoint"],
         "port": 6379,
         "tls": True,
-        "auth_token": secret_value(run.one("random:index/randomPassword:RandomPassword").outputs["result"]),
+        "auth_token": run.one("random:index/randomPassword:RandomPassword").outputs["result"],
         "cluster_mode": "enabled",
     }
     assert run.stack_outputs["endpoint"].startswith("clustercfg.ftw-test-cache.")

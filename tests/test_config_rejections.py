@@ -6,7 +6,6 @@ whatever the team's stack files say and each test isolates the rule it names.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.catalog import ec2_instance_types
 from infra.config import PhaseConfig, PhaseConfigError
 from infra.config.loader import parse_phase_config
 from tests.conftest import stack_file
@@ -24,20 +24,21 @@ DELETE = object()
 
 
 @functools.cache
-def _base_text() -> str:
-    return stack_file("growth").read_text()
+def _base_text(phase: str) -> str:
+    return stack_file(phase).read_text()
 
 
-def base_config() -> dict[str, Any]:
-    document = yaml.safe_load(_base_text())
+def base_config(phase: str = "growth") -> dict[str, Any]:
+    document = yaml.safe_load(_base_text(phase))
     config: dict[str, Any] = document["config"]
     return config
 
 
-def changed(path: str, value: Any) -> dict[str, Any]:
-    """The growth config with ``path`` (``network.flow_logs.retention_days``; ``.1`` indexes a
-    list) set to ``value``, or removed when ``value`` is :data:`DELETE`."""
-    config = base_config()
+def changed(path: str, value: Any, phase: str = "growth") -> dict[str, Any]:
+    """The ``phase`` config with ``path`` (``network.flow_logs.retention_days``; ``.1`` indexes
+    a list) set to ``value``, or removed when ``value`` is :data:`DELETE`. A dict value for a
+    mapping that exists is merged into it, so a case can state several related keys."""
+    config = base_config(phase)
     head, *rest = path.split(".")
     if not rest:
         if value is DELETE:
@@ -51,20 +52,23 @@ def changed(path: str, value: Any) -> dict[str, Any]:
     last: Any = int(rest[-1]) if isinstance(node, list) else rest[-1]
     if value is DELETE:
         del node[last]
+    elif isinstance(value, dict) and isinstance(node, dict) and isinstance(node.get(last), dict):
+        node[last] = {**node[last], **value}
     else:
         node[last] = value
     return config
 
 
-def rejection(config: dict[str, Any]) -> list[str]:
+def rejection(config: dict[str, Any], source: str = SOURCE) -> list[str]:
     with pytest.raises(PhaseConfigError) as error:
-        parse_phase_config(config, SOURCE)
-    assert error.value.source == SOURCE
+        parse_phase_config(config, source)
+    assert error.value.source == source
     return str(error.value).splitlines()
 
 
-def test_the_base_is_valid() -> None:
-    parse_phase_config(base_config(), SOURCE)
+@pytest.mark.parametrize("phase", ["growth", "foundation"])
+def test_the_bases_are_valid(phase: str) -> None:
+    parse_phase_config(base_config(phase), f"Pulumi.{phase}.yaml")
 
 
 def _top_level_keys() -> str:
@@ -310,27 +314,27 @@ CASES: list[tuple[str, str, Any, str | Callable[[], str]]] = [
         "us-east",
         r"scaleplan:environment.region: must match the pattern ^[a-z]{2}(-gov)?-[a-z]+-\d$ (got 'us-east')",
     ),
-    # compute
+    # compute: the growth phase runs on EKS node pools
     (
-        "min_above_max",
-        "compute.auto_scaling_group.min_size",
-        10,
-        "scaleplan:compute.auto_scaling_group.min_size: must be <= max_size (8) (got 10)",
+        "pool_min_above_max",
+        "compute.node_pools.base",
+        {"min_size": 5, "desired_size": 2, "max_size": 4},
+        "scaleplan:compute.node_pools.base.min_size: must be <= max_size (4) (got 5)",
     ),
     (
-        "desired_above_max",
-        "compute.auto_scaling_group.desired_capacity",
-        9,
-        "scaleplan:compute.auto_scaling_group.desired_capacity: must be between min_size 4 and max_size 8 (got 9)",
+        "pool_desired_above_max",
+        "compute.node_pools.base",
+        {"min_size": 2, "desired_size": 9, "max_size": 4},
+        "scaleplan:compute.node_pools.base.desired_size: must be between min_size 2 and max_size 4 (got 9)",
     ),
     (
-        "unknown_instance_type",
-        "compute.auto_scaling_group.instance_type",
-        "t3.mega",
-        "scaleplan:compute.auto_scaling_group.instance_type: unknown instance type 't3.mega'; allowed: c6g.large, "
-        "c6g.xlarge, c7g.2xlarge, c7g.large, c7g.xlarge, m6g.large, m6g.xlarge, m6i.large, m6i.xlarge, m7g.large, "
-        "m7g.xlarge, m7i.large, m7i.xlarge, r6g.large, r7g.large, t3.large, t3.medium, t3.xlarge, t4g.large, "
-        "t4g.medium, t4g.xlarge",
+        "pool_unknown_instance_type",
+        "compute.node_pools.base.instance_types",
+        ["t3.mega"],
+        lambda: (
+            "scaleplan:compute.node_pools.base.instance_types[0]: unknown instance type 't3.mega'; allowed: "
+            + ", ".join(sorted(ec2_instance_types()))
+        ),
     ),
 ]
 
@@ -343,26 +347,55 @@ def test_rejects_with_one_exact_line(path: str, value: Any, expected: str | Call
 
 def test_rejection_cases_are_distinct_and_many() -> None:
     assert len({(path, repr(value)) for _, path, value, _ in CASES}) == len(CASES) >= 30
+    assert len({case[0] for case in CASES + ASG_CASES}) == len(CASES) + len(ASG_CASES)
+
+
+# The foundation phase runs on an Auto Scaling group: its sizes, stated in each case.
+ASG = "compute.auto_scaling_group"
+ASG_CASES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "asg_min_above_max",
+        {"min_size": 6, "desired_capacity": 2, "max_size": 4},
+        "scaleplan:compute.auto_scaling_group.min_size: must be <= max_size (4) (got 6)",
+    ),
+    (
+        "asg_desired_below_min",
+        {"min_size": 2, "desired_capacity": 1, "max_size": 4},
+        "scaleplan:compute.auto_scaling_group.desired_capacity: must be between min_size 2 and max_size 4 (got 1)",
+    ),
+    (
+        "asg_zero_max",
+        {"min_size": 0, "desired_capacity": 0, "max_size": 0},
+        "scaleplan:compute.auto_scaling_group.max_size: must be >= 1 (got 0)",
+    ),
+    (
+        "asg_unknown_instance_type",
+        {"instance_type": "t3.mega"},
+        "scaleplan:compute.auto_scaling_group.instance_type: unknown instance type 't3.mega'; allowed: "
+        "c6g.large, c6g.xlarge, c7g.2xlarge, c7g.large, c7g.xlarge, m6g.large, m6g.xlarge, m6i.large, m6i.xlarge, "
+        "m7g.large, m7g.xlarge, m7i.large, m7i.xlarge, r6g.large, r7g.large, t3.large, t3.medium, t3.xlarge, "
+        "t4g.large, t4g.medium, t4g.xlarge",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [case[1:] for case in ASG_CASES], ids=[c[0] for c in ASG_CASES])
+def test_rejects_auto_scaling_group_sizes(change: dict[str, Any], expected: str) -> None:
+    source = "Pulumi.foundation.yaml"
+    assert rejection(changed(ASG, change, phase="foundation"), source) == [f"{source}: {expected}"]
 
 
 def test_rejects_compute_that_cannot_serve_the_peak_and_says_by_how_much() -> None:
-    config = changed("capacity.users_max", 3_000_000)
-    config = _without_other_compute(config)
-    # 3M users -> 6000 RPS peak x 1.5 / 25 = 360 vCPUs against 8 x t3.large (2 vCPUs) = 16.
-    assert rejection(config) == [
-        f"{SOURCE}: scaleplan:compute: at most 16 application vCPUs cannot serve the peak of 6000 requests/s with "
-        "headroom 1.5: 360 vCPUs are needed, 344 short; raise max sizes or use larger instance types"
+    config = changed(
+        ASG, {"instance_type": "t4g.large", "min_size": 2, "desired_capacity": 2, "max_size": 4}, "foundation"
+    )
+    config["scaleplan:capacity"]["users_max"] = 3_000_000
+    # 3M users -> 6000 RPS peak x 1.5 headroom / 25 RPS per vCPU = 360 vCPUs, against
+    # 4 x t4g.large (2 vCPUs) = 8 at most.
+    assert rejection(config, "Pulumi.foundation.yaml") == [
+        "Pulumi.foundation.yaml: scaleplan:compute: at most 8 application vCPUs cannot serve the peak of 6000 "
+        "requests/s with headroom 1.5: 360 vCPUs are needed, 352 short; raise max sizes or use larger instance types"
     ]
-
-
-def _without_other_compute(config: dict[str, Any]) -> dict[str, Any]:
-    """Only the Auto Scaling group serves, so the expected vCPUs do not depend on other pools."""
-    config = copy.deepcopy(config)
-    compute = config["scaleplan:compute"]
-    compute.pop("node_pools", None)
-    config.pop("scaleplan:eks", None)
-    compute["auto_scaling_group"].update(instance_type="t3.large", min_size=2, desired_capacity=2, max_size=8)
-    return config
 
 
 def test_reports_every_problem_of_a_file_at_once() -> None:

@@ -51,6 +51,19 @@ def takes_tags(type_token: str) -> bool:
     return "tags" in inspect.signature(cls._internal_init).parameters
 
 
+def tag_map(tags: Any) -> dict[str, Any]:
+    """Tags as a mapping; Auto Scaling groups take a list of ``{key, value, propagateAtLaunch}``."""
+    if isinstance(tags, list):
+        return {tag.get("key"): tag.get("value") for tag in tags if isinstance(tag, Mapping)}
+    return dict(tags or {})
+
+
+def test_reads_tags_in_both_shapes() -> None:
+    assert tag_map([{"key": "project", "value": "scaleplan", "propagateAtLaunch": True}]) == {"project": "scaleplan"}
+    assert tag_map({"project": "scaleplan"}) == {"project": "scaleplan"}
+    assert tag_map(None) == {}
+
+
 def test_taggability_comes_from_the_sdk() -> None:
     assert takes_tags("aws:ec2/vpc:Vpc")
     assert takes_tags("aws:kms/key:Key")
@@ -71,7 +84,7 @@ def test_every_taggable_aws_resource_carries_the_standard_tags(phase: str) -> No
         if not takes_tags(resource.type):
             continue
         checked += 1
-        tags = resource.inputs.get("tags") or {}
+        tags = tag_map(resource.inputs.get("tags"))
         wrong = {key: tags.get(key) for key, value in expected.items() if tags.get(key) != value}
         if wrong:
             missing.append(f"{resource.type} {resource.name}: {wrong}")
