@@ -13,7 +13,9 @@ from tests.conftest import PHASES, phase_config
 def test_stack_usage_is_not_below_the_capacity_model(phase: str) -> None:
     config = phase_config(phase)
     stated = config.usage.model_dump()
-    suggested = suggest_usage(config.capacity, config.network).model_dump()
+    logs = config.load_balancer.access_logs
+    retention = logs.retention_days if logs.enabled and logs.existing_bucket_name is None else 0
+    suggested = suggest_usage(config.capacity, config.network, access_log_retention_days=retention).model_dump()
     below = {key: (stated[key], value) for key, value in suggested.items() if stated[key] < value}
     assert not below, f"Pulumi.{phase}.yaml states less usage than its capacity implies: {below}"
 

@@ -16,6 +16,7 @@ from infra.config.network import InterfaceEndpoint, NatStrategy, NetworkConfig
 from infra.config.usage import UsageConfig
 
 SECONDS_PER_MONTH = 730 * 3600
+_DAYS = 365 / 12
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +49,8 @@ class SeedRatios:
     """Assumption: a full copy plus a month of daily increments is about two copies."""
     ecr_storage_gb: float
     """Assumption: 30 retained images of ~0.15 GB (seed 001: multi-stage Node 20 Alpine image)."""
+    access_log_bytes_per_request: float
+    """Assumption: one gzip-compressed ALB access-log entry (~1 KB of text compresses ~10x)."""
 
 
 FAIRTRADEWORKER = SeedRatios(
@@ -64,6 +67,7 @@ FAIRTRADEWORKER = SeedRatios(
     database_gb_per_user=7.5 / 300_000,
     backup_copies=2,
     ecr_storage_gb=30 * 0.15,
+    access_log_bytes_per_request=100,
 )
 
 # The dimensions of one ALB LCU (https://aws.amazon.com/elasticloadbalancing/pricing/).
@@ -92,7 +96,12 @@ def _up(value: float) -> float:
 
 
 def suggest_usage(
-    capacity: CapacityConfig, network: NetworkConfig, *, seed: SeedRatios = FAIRTRADEWORKER, has_alb: bool = True
+    capacity: CapacityConfig,
+    network: NetworkConfig,
+    *,
+    seed: SeedRatios = FAIRTRADEWORKER,
+    has_alb: bool = True,
+    access_log_retention_days: int = 0,
 ) -> UsageConfig:
     """The usage a phase's capacity implies.
 
@@ -100,6 +109,7 @@ def suggest_usage(
       (an upper bound: misses on media go to R2, whose egress is free).
     - R2 reads: every miss is also priced as a media read (the same upper bound, other side).
     - Logs go through the ``logs`` interface endpoint when the phase has one, else through NAT.
+    - S3 holds the ALB access logs kept ``access_log_retention_days`` (0: none written to S3).
     """
     users = capacity.users_max
     requests = requests_per_month(capacity)
@@ -120,6 +130,6 @@ def suggest_usage(
         r2_class_b_operations_per_month=math.ceil(origin_gb * 1e9 / seed.average_media_object_bytes),
         rds_backup_storage_gb_beyond_free=0.0,
         aws_backup_storage_gb=_up(users * seed.database_gb_per_user * seed.backup_copies),
-        s3_storage_gb=0.0,
+        s3_storage_gb=_up(requests * seed.access_log_bytes_per_request / 1e9 * access_log_retention_days / _DAYS),
         ecr_storage_gb=_up(seed.ecr_storage_gb),
     )
