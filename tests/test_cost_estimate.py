@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.config.usage import UsageConfig
 from infra.cost.catalog import price_catalog
@@ -252,3 +254,22 @@ def test_every_line_carries_its_source() -> None:
         CATALOG.rate("secrets_manager", "secret_month").source,
     ]
     assert result.total_usd == pytest.approx(rate("kms", "key_month") + rate("secrets_manager", "secret_month"))
+
+
+@given(st.floats(min_value=0, max_value=400_000), st.floats(min_value=0, max_value=50_000))
+def test_egress_cost_grows_with_traffic_at_no_more_than_the_first_tier_rate(gb: float, extra: float) -> None:
+    low = monthly([], internet_egress_gb_per_month=gb)
+    high = monthly([], internet_egress_gb_per_month=gb + extra)
+    assert low <= high + 1e-9
+    assert high - low <= extra * rate("internet_egress_gb", "first_10tb") + 1e-6
+
+
+@given(st.integers(min_value=0, max_value=50), st.integers(min_value=0, max_value=100))
+def test_spot_share_never_exceeds_the_group(desired: int, on_demand_percent: int) -> None:
+    from infra.cost.estimate import _spot_share
+
+    policy = {
+        "instancesDistribution": {"onDemandBaseCapacity": 1, "onDemandPercentageAboveBaseCapacity": on_demand_percent}
+    }
+    spot = _spot_share(policy, desired)
+    assert 0 <= spot <= max(0, desired - 1)
