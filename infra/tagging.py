@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from infra.config.environment import EnvironmentConfig
@@ -28,3 +29,16 @@ def standard_tags(environment: EnvironmentConfig) -> dict[str, str]:
 def with_name(tags: Mapping[str, str], name: str) -> dict[str, str]:
     """Tags plus the ``Name`` tag the AWS console shows."""
     return {**tags, "Name": name}
+
+
+def kubernetes_labels(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags as Kubernetes labels under ``scaleplan.io/``.
+
+    Label values allow only ``[A-Za-z0-9_.-]``, at most 63, starting and ending alphanumeric,
+    so other characters become ``_`` (``cost-center: ftw platform`` -> ``ftw_platform``).
+    """
+    labels = {}
+    for key, value in tags.items():
+        cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", value)[:63].strip("_.-")
+        labels[f"scaleplan.io/{key}"] = cleaned
+    return labels

@@ -1,0 +1,594 @@
+"""PgBouncer on EKS, between the workloads and the RDS PostgreSQL primary and read replicas.
+
+Design: one Deployment per pool role (``rw`` to the primary, ``ro`` to the read replicas),
+each with its own ConfigMap, ClusterIP Service, PodDisruptionBudget and CPU autoscaler.
+PgBouncer listens on a single port, so "one Deployment, two ports" is not an option; two
+Deployments keep a read burst from starving the write pool of PgBouncer's single CPU
+thread, let an application choose the pool by host name alone (both pools expose the
+database under its real name), and make each pool's connection budget a simple product.
+
+Credentials never pass through Pulumi: External Secrets (Helm release, pinned chart)
+copies the RDS-managed master secret into a Kubernetes Secret with an IRSA role that can
+read exactly that secret, and Reloader rolls the pods when it changes (docs/pgbouncer.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
+from infra.config.pgbouncer import PgBouncerConfig
+from infra.naming import Service, physical_name
+from infra.pgbouncer.ini import INI_PATH, LISTEN_PORT, POD_FILES, PoolRole, ServerEndpoint, render_ini
+from infra.tagging import kubernetes_labels
+
+RDS_CA_DIR = Path(__file__).resolve().parent / "rds_ca"
+RUN_AS_ID = 65532
+"""An unprivileged UID/GID owning nothing in the image: PgBouncer only reads its files."""
+EXTERNAL_SECRETS_REPO = "https://charts.external-secrets.io"
+RELOADER_REPO = "https://stakater.github.io/stakater-charts"
+CERT_MANAGER_REPO = "https://charts.jetstack.io"
+RELOAD_ANNOTATION = "secret.reloader.stakater.com/reload"
+CONFIG_CHECKSUM_ANNOTATION = "scaleplan.io/config-sha256"
+USERLIST_KEY = "userlist.txt"
+# RDS-managed master passwords never contain '"', so the ini-style quoting is safe.
+USERLIST_TEMPLATE = '"{{ .username }}" "{{ .password }}"\n'
+
+
+def rds_ca_bundle(region: str) -> str:
+    """The Amazon RDS root CAs of ``region`` (PEM), committed under infra/pgbouncer/rds_ca."""
+    path = RDS_CA_DIR / f"{region}.pem"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no RDS CA bundle for {region!r}: add {path.relative_to(RDS_CA_DIR.parent.parent.parent)} from "
+            f"https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+        )
+    return path.read_text()
+
+
+def secret_reader_policy(secret_arn: str, kms_key_arn: str | None, region: str) -> str:
+    """IAM policy: read exactly one secret, and decrypt with its CMK only through Secrets Manager."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ReadRdsMasterSecret",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secret_arn,
+        }
+    ]
+    if kms_key_arn is not None:
+        statements.append(
+            {
+                "Sid": "DecryptRdsMasterSecret",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _ini_text(values: list[Any], *, config: PgBouncerConfig, role: PoolRole, database: str) -> str:
+    """``[port, host, ...]`` -> the rendered ini of ``role``."""
+    endpoint = ServerEndpoint(hosts=tuple(str(host) for host in values[1:]), port=int(values[0]), database=database)
+    return render_ini(config, role, endpoint).text()
+
+
+def config_checksum(ini_text: str) -> str:
+    return hashlib.sha256(ini_text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PgBouncerArgs:
+    config: PgBouncerConfig
+    environment: str
+    region: str
+    tags: Mapping[str, str]
+    provider: k8s.Provider
+    """The cluster's Kubernetes provider, created once in the composition module."""
+    oidc: ClusterOidc
+    """The cluster's OIDC provider, which the credentials-reader IRSA role trusts."""
+    primary_host: pulumi.Input[str]
+    replica_hosts: Sequence[pulumi.Input[str]] = ()
+    port: pulumi.Input[int] = 5432
+    database_name: str
+    master_secret_arn: pulumi.Input[str]
+    """The RDS-managed master user secret (JSON with ``username`` and ``password``)."""
+    master_secret_kms_key_arn: pulumi.Input[str] | None = None
+    """Its CMK; ``None`` when RDS uses the AWS-managed ``aws/secretsmanager`` key."""
+    server_ca_bundle_pem: str
+    """Roots that sign the RDS server certificates (:func:`rds_ca_bundle`)."""
+
+
+class PgBouncer(pulumi.ComponentResource):
+    """PgBouncer Deployments (read-write and, with read replicas, read-only) and their plumbing.
+
+    Defaults: TLS to RDS with ``verify-full`` against the RDS CA bundle, TLS required from
+    clients, SCRAM authentication, non-root read-only pods with no capabilities and the
+    runtime's seccomp profile, Pod Security ``restricted`` on the namespace, no AWS
+    credentials in the PgBouncer pods.
+    """
+
+    namespace: pulumi.Output[str]
+    """The namespace PgBouncer runs in."""
+    service_hosts: dict[str, pulumi.Output[str]]
+    """In-cluster DNS name of each pool's Service, by role (``rw``, ``ro``)."""
+    credentials_role_arn: pulumi.Output[str]
+    """The IRSA role External Secrets assumes to read the master secret."""
+
+    def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("scaleplan:database:PgBouncer", name, None, opts)
+        cfg = args.config
+        on_k8s = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        labels = kubernetes_labels(args.tags)
+
+        def k8s_name(*parts: str) -> str:
+            return physical_name(args.environment, "pgbouncer", *parts, service=Service.KUBERNETES)
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=cfg.namespace,
+                labels={
+                    **labels,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            ),
+            opts=on_k8s,
+        )
+        ns = namespace.metadata.name
+
+        # --- credentials: External Secrets with an IRSA role for exactly the master secret
+        external_secrets = k8s.helm.v3.Release(
+            f"{name}-external-secrets",
+            name="external-secrets",
+            chart="external-secrets",
+            version=cfg.external_secrets_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=EXTERNAL_SECRETS_REPO),
+            namespace="external-secrets",
+            create_namespace=True,
+            atomic=True,
+            values={"installCRDs": True},
+            opts=on_k8s,
+        )
+        reloader = k8s.helm.v3.Release(
+            f"{name}-reloader",
+            name="reloader",
+            chart="reloader",
+            version=cfg.reloader_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=RELOADER_REPO),
+            namespace="reloader",
+            create_namespace=True,
+            atomic=True,
+            # Only Deployments that name a Secret in their annotation are rolled.
+            values={"reloader": {"autoReloadAll": False, "reloadOnCreate": False}},
+            opts=on_k8s,
+        )
+        secrets_account = k8s_name("secrets")
+        policy = pulumi.Output.all(args.master_secret_arn, args.master_secret_kms_key_arn).apply(
+            lambda values: secret_reader_policy(values[0], values[1], args.region)
+        )
+        reader_role = args.oidc.service_account_role(
+            f"{name}-secrets",
+            ServiceAccountRoleArgs(
+                environment=args.environment,
+                namespace=cfg.namespace,
+                service_account=secrets_account,
+                policy_json=policy,
+                tags=args.tags,
+            ),
+            parent=self,
+        )
+        k8s.core.v1.ServiceAccount(
+            f"{name}-secrets-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=secrets_account,
+                namespace=ns,
+                labels=labels,
+                annotations={"eks.amazonaws.com/role-arn": reader_role.arn},
+            ),
+            automount_service_account_token=False,
+            opts=on_k8s,
+        )
+        store_name = k8s_name("rds")
+        store = k8s.apiextensions.CustomResource(
+            f"{name}-secret-store",
+            api_version="external-secrets.io/v1",
+            kind="SecretStore",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=store_name, namespace=ns, labels=labels),
+            spec={
+                "provider": {
+                    "aws": {
+                        "service": "SecretsManager",
+                        "region": args.region,
+                        "auth": {"jwt": {"serviceAccountRef": {"name": secrets_account}}},
+                    }
+                }
+            },
+            opts=pulumi.ResourceOptions.merge(on_k8s, pulumi.ResourceOptions(depends_on=[external_secrets])),
+        )
+        credentials_secret = k8s_name("credentials")
+        k8s.apiextensions.CustomResource(
+            f"{name}-credentials",
+            api_version="external-secrets.io/v1",
+            kind="ExternalSecret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=credentials_secret, namespace=ns, labels=labels),
+            spec={
+                "refreshInterval": f"{cfg.credentials_refresh_seconds}s",
+                "secretStoreRef": {"name": store_name, "kind": "SecretStore"},
+                "target": {
+                    "name": credentials_secret,
+                    "creationPolicy": "Owner",
+                    "template": {"engineVersion": "v2", "type": "Opaque", "data": {USERLIST_KEY: USERLIST_TEMPLATE}},
+                },
+                "data": [
+                    {"secretKey": key, "remoteRef": {"key": args.master_secret_arn, "property": key}}
+                    for key in ("username", "password")
+                ],
+            },
+            opts=pulumi.ResourceOptions.merge(on_k8s, pulumi.ResourceOptions(depends_on=[store])),
+        )
+
+        # --- TLS: the RDS roots for the server side, a cert-manager certificate for clients
+        server_ca = k8s.core.v1.ConfigMap(
+            f"{name}-server-ca",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=k8s_name("server-ca"), namespace=ns, labels=labels),
+            data={"ca.pem": args.server_ca_bundle_pem},
+            opts=on_k8s,
+        )
+        roles = [PoolRole.READ_WRITE]
+        if cfg.read_only_pool is not None and args.replica_hosts:
+            roles.append(PoolRole.READ_ONLY)
+        client_tls_secret = k8s_name("client-tls")
+        dns_names = [
+            host
+            for role in roles
+            for host in (
+                f"{k8s_name(role.value)}.{cfg.namespace}.svc",
+                f"{k8s_name(role.value)}.{cfg.namespace}.svc.cluster.local",
+            )
+        ]
+        client_tls = self._client_certificate(
+            name, cfg, namespace=ns, labels=labels, secret_name=client_tls_secret, dns_names=dns_names, opts=on_k8s
+        )
+        pods_account = k8s.core.v1.ServiceAccount(
+            f"{name}-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=k8s_name(), namespace=ns, labels=labels),
+            automount_service_account_token=False,
+            opts=on_k8s,
+        )
+
+        self.service_hosts = {}
+        for role in roles:
+            hosts = [args.primary_host] if role is PoolRole.READ_WRITE else list(args.replica_hosts)
+            ini_text = pulumi.Output.all(args.port, *hosts).apply(
+                functools.partial(_ini_text, config=cfg, role=role, database=args.database_name)
+            )
+            self.service_hosts[role.value] = self._pool(
+                name,
+                role,
+                args,
+                ini_text=ini_text,
+                namespace=ns,
+                labels=labels,
+                names=_PoolNames(
+                    workload=k8s_name(role.value),
+                    service_account=pods_account.metadata.name,
+                    server_ca=server_ca.metadata.name,
+                    credentials=credentials_secret,
+                    client_tls=client_tls_secret,
+                ),
+                opts=pulumi.ResourceOptions.merge(on_k8s, pulumi.ResourceOptions(depends_on=[reloader, client_tls])),
+            )
+
+        self.namespace = ns
+        self.credentials_role_arn = reader_role.arn
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "service_hosts": self.service_hosts,
+                "credentials_role_arn": self.credentials_role_arn,
+            }
+        )
+
+    def _client_certificate(
+        self,
+        name: str,
+        cfg: PgBouncerConfig,
+        *,
+        namespace: pulumi.Input[str],
+        labels: Mapping[str, str],
+        secret_name: str,
+        dns_names: Sequence[str],
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.apiextensions.CustomResource:
+        """cert-manager, a private CA in the namespace, and PgBouncer's serving certificate.
+
+        The CA is namespaced (self-signed issuer -> CA certificate -> CA issuer), so nothing
+        outside PgBouncer's namespace can get a certificate from it. Clients that verify use
+        ``ca.crt`` from the serving certificate's Secret.
+        """
+        cert_manager = k8s.helm.v3.Release(
+            f"{name}-cert-manager",
+            name="cert-manager",
+            chart="cert-manager",
+            version=cfg.cert_manager_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_REPO),
+            namespace="cert-manager",
+            create_namespace=True,
+            atomic=True,
+            values={"crds": {"enabled": True}},
+            opts=opts,
+        )
+        after_crds = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[cert_manager]))
+        ca_secret = f"{secret_name}-ca"
+
+        def resource(
+            logical: str, kind: str, resource_name: str, spec: Mapping[str, Any]
+        ) -> k8s.apiextensions.CustomResource:
+            return k8s.apiextensions.CustomResource(
+                f"{name}-{logical}",
+                api_version="cert-manager.io/v1",
+                kind=kind,
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=resource_name, namespace=namespace, labels=dict(labels)),
+                spec=dict(spec),
+                opts=after_crds,
+            )
+
+        resource("self-signed", "Issuer", f"{secret_name}-self-signed", {"selfSigned": {}})
+        resource(
+            "client-tls-ca",
+            "Certificate",
+            ca_secret,
+            {
+                "isCA": True,
+                "commonName": ca_secret,
+                "secretName": ca_secret,
+                "duration": "87600h",
+                "privateKey": {"algorithm": "ECDSA", "size": 256},
+                "issuerRef": {"name": f"{secret_name}-self-signed", "kind": "Issuer", "group": "cert-manager.io"},
+            },
+        )
+        resource("ca-issuer", "Issuer", ca_secret, {"ca": {"secretName": ca_secret}})
+        return resource(
+            "client-tls",
+            "Certificate",
+            secret_name,
+            {
+                "secretName": secret_name,
+                "dnsNames": list(dns_names),
+                "duration": "2160h",
+                "renewBefore": "360h",
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                "issuerRef": {"name": ca_secret, "kind": "Issuer", "group": "cert-manager.io"},
+            },
+        )
+
+    def _pool(
+        self,
+        name: str,
+        role: PoolRole,
+        args: PgBouncerArgs,
+        *,
+        ini_text: pulumi.Output[str],
+        namespace: pulumi.Input[str],
+        labels: Mapping[str, str],
+        names: _PoolNames,
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        """ConfigMap, Deployment, Service, PodDisruptionBudget and autoscaler of one pool."""
+        cfg = args.config
+        selector = {"app.kubernetes.io/name": "pgbouncer", "app.kubernetes.io/component": role.value}
+        pool_labels = {**labels, **selector}
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-{role.value}-config",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.workload, namespace=namespace, labels=pool_labels),
+            data={"pgbouncer.ini": ini_text},
+            opts=opts,
+        )
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-{role.value}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=names.workload,
+                namespace=namespace,
+                labels=pool_labels,
+                annotations={RELOAD_ANNOTATION: f"{names.credentials},{names.client_tls}"},
+            ),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=cfg.replicas,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                # Never more pods than the autoscaler's maximum, which the connection budget counts.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=0, max_unavailable=1),
+                ),
+                template=_pod_template(
+                    cfg,
+                    labels=pool_labels,
+                    selector=selector,
+                    checksum=ini_text.apply(config_checksum),
+                    names=names,
+                    config_map=config_map.metadata.name,
+                ),
+            ),
+            # The autoscaler owns the replica count after creation.
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])),
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-{role.value}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.workload, namespace=namespace, labels=pool_labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="postgres", port=LISTEN_PORT, target_port="pgbouncer", protocol="TCP"
+                    )
+                ],
+            ),
+            opts=opts,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-{role.value}-pdb",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.workload, namespace=namespace, labels=pool_labels),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector)
+            ),
+            opts=opts,
+        )
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-{role.value}-hpa",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.workload, namespace=namespace, labels=pool_labels),
+            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                    api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
+                ),
+                min_replicas=cfg.autoscaling.min_replicas,
+                max_replicas=cfg.autoscaling.max_replicas,
+                metrics=[
+                    k8s.autoscaling.v2.MetricSpecArgs(
+                        type="Resource",
+                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                            name="cpu",
+                            target=k8s.autoscaling.v2.MetricTargetArgs(
+                                type="Utilization",
+                                average_utilization=cfg.autoscaling.target_cpu_utilization_percent,
+                            ),
+                        ),
+                    )
+                ],
+            ),
+            opts=opts,
+        )
+        return pulumi.Output.concat(service.metadata.name, ".", namespace, ".svc")
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PoolNames:
+    workload: str
+    service_account: pulumi.Input[str]
+    server_ca: pulumi.Input[str]
+    credentials: str
+    client_tls: str
+
+
+def _pod_template(
+    cfg: PgBouncerConfig,
+    *,
+    labels: Mapping[str, str],
+    selector: Mapping[str, str],
+    checksum: pulumi.Input[str],
+    names: _PoolNames,
+    config_map: pulumi.Input[str],
+) -> k8s.core.v1.PodTemplateSpecArgs:
+    resources = cfg.resources
+    probe_port = k8s.core.v1.TCPSocketActionArgs(port="pgbouncer")
+    mounts = [
+        ("config", str(Path(INI_PATH).parent)),
+        ("auth", str(Path(POD_FILES.auth_file).parent)),
+        ("server-ca", str(Path(POD_FILES.server_ca_file).parent)),
+        ("client-tls", str(Path(POD_FILES.client_cert_file).parent)),
+    ]
+    spread = [
+        # Zones strictly (an AZ outage must leave pods), hosts as far as the nodes allow.
+        k8s.core.v1.TopologySpreadConstraintArgs(
+            max_skew=1,
+            topology_key=key,
+            when_unsatisfiable=when,
+            label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        )
+        for key, when in (
+            ("topology.kubernetes.io/zone", "DoNotSchedule"),
+            ("kubernetes.io/hostname", "ScheduleAnyway"),
+        )
+    ]
+    return k8s.core.v1.PodTemplateSpecArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(labels), annotations={CONFIG_CHECKSUM_ANNOTATION: checksum}),
+        spec=k8s.core.v1.PodSpecArgs(
+            service_account_name=names.service_account,
+            automount_service_account_token=False,
+            enable_service_links=False,
+            termination_grace_period_seconds=30,
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS_ID,
+                run_as_group=RUN_AS_ID,
+                fs_group=RUN_AS_ID,
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            topology_spread_constraints=spread,
+            containers=[
+                k8s.core.v1.ContainerArgs(
+                    name="pgbouncer",
+                    image=cfg.image,
+                    image_pull_policy="IfNotPresent",
+                    command=["pgbouncer", INI_PATH],
+                    ports=[k8s.core.v1.ContainerPortArgs(name="pgbouncer", container_port=LISTEN_PORT, protocol="TCP")],
+                    readiness_probe=k8s.core.v1.ProbeArgs(
+                        tcp_socket=probe_port, period_seconds=5, failure_threshold=2, timeout_seconds=2
+                    ),
+                    liveness_probe=k8s.core.v1.ProbeArgs(
+                        tcp_socket=probe_port,
+                        initial_delay_seconds=10,
+                        period_seconds=10,
+                        failure_threshold=3,
+                        timeout_seconds=2,
+                    ),
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={
+                            "cpu": f"{resources.cpu_request_millicores}m",
+                            "memory": f"{resources.memory_request_mib}Mi",
+                        },
+                        limits={
+                            "cpu": f"{resources.cpu_limit_millicores}m",
+                            "memory": f"{resources.memory_limit_mib}Mi",
+                        },
+                    ),
+                    security_context=k8s.core.v1.SecurityContextArgs(
+                        run_as_non_root=True,
+                        allow_privilege_escalation=False,
+                        read_only_root_filesystem=True,
+                        privileged=False,
+                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    volume_mounts=[
+                        k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path, read_only=True)
+                        for volume, path in mounts
+                    ],
+                )
+            ],
+            volumes=[
+                k8s.core.v1.VolumeArgs(
+                    name="config", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map, default_mode=0o444)
+                ),
+                k8s.core.v1.VolumeArgs(
+                    name="auth",
+                    secret=k8s.core.v1.SecretVolumeSourceArgs(
+                        secret_name=names.credentials,
+                        default_mode=0o440,
+                        items=[k8s.core.v1.KeyToPathArgs(key=USERLIST_KEY, path=Path(POD_FILES.auth_file).name)],
+                    ),
+                ),
+                k8s.core.v1.VolumeArgs(
+                    name="server-ca",
+                    config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=names.server_ca, default_mode=0o444),
+                ),
+                k8s.core.v1.VolumeArgs(
+                    name="client-tls",
+                    secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=names.client_tls, default_mode=0o440),
+                ),
+            ],
+        ),
+    )
