@@ -177,6 +177,22 @@ def test_table_aligns_columns_and_marks_failures() -> None:
 # --- the command -------------------------------------------------------------------------
 
 
+@pytest.fixture
+def shared_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command plans the stack files' phases from the session's shared mocked runs.
+
+    Building every phase again would add seconds; the run of an edited file is still built
+    fresh in ``test_reads_another_stack_file``.
+    """
+
+    def run_phase(config: PhaseConfig, stack: str) -> ProgramRun:
+        assert config == phase_config(stack)
+        return built_phase(stack)
+
+    monkeypatch.setattr("infra.plan.__main__.run_phase", run_phase)
+
+
+@pytest.mark.usefixtures("shared_runs")
 def test_plans_every_phase_with_a_comparison(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["all", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -208,6 +224,7 @@ def test_bad_stack_file_prints_the_error_lines_and_exits_2(tmp_path: Path, capsy
     )
 
 
+@pytest.mark.usefixtures("shared_runs")
 def test_exits_1_when_a_section_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def verdict(config: PhaseConfig, run: ProgramRun) -> Section:
         return Section(title="Policy", columns=("rule",), rows=[["aws-s3-bucket-disallow-public"]], failed=True)
