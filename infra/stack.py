@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -157,8 +158,14 @@ def _build_kubernetes(
     logs_kms_key_arn: pulumi.Output[str],
     tags: dict[str, str],
     aws_default: aws.Provider,
+    node_security_group_ids: Sequence[pulumi.Input[str]] = (),
 ) -> Kubernetes | None:
-    """The EKS cluster, its node pools, add-ons and in-cluster platform, when the phase has one."""
+    """The EKS cluster, its node pools, add-ons and in-cluster platform, when the phase has one.
+
+    ``node_security_group_ids`` join the cluster security group on every node (and so on
+    every pod, which shares its node's interface): pass the application group that the load
+    balancer may reach and the data tier admits.
+    """
     if config.eks is None:
         return None
     env = config.environment
@@ -185,7 +192,7 @@ def _build_kubernetes(
             cluster_name=cluster.cluster_name,
             kubernetes_version=cluster.kubernetes_version,
             private_subnet_ids=network.private_subnet_ids,
-            security_group_ids=[cluster.cluster_security_group_id],
+            security_group_ids=[cluster.cluster_security_group_id, *node_security_group_ids],
             volumes_kms_key_arn=cluster.volumes_kms_key_arn,
             tags=tags,
         ),

@@ -154,7 +154,8 @@ def test_application_identity_reads_only_its_secrets(eks_phase: str) -> None:
             "Sid": "ReadOwnSecrets",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-prod/app/*",
+            # The same secrets the Auto Scaling group's instances read in foundation.
+            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-prod-app/*",
         }
     ]
 
