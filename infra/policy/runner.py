@@ -14,7 +14,6 @@ A policy that raises surfaces as :class:`PolicyRaisedError`, never as a pass.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -526,12 +525,4 @@ def resource(
         protect=protect,
         dependencies=tuple(sorted({urn for urns in (property_dependencies or {}).values() for urn in urns})),
         property_dependencies={key: tuple(urns) for key, urns in (property_dependencies or {}).items()},
-    )
-
-
-def settings_json(settings: Mapping[str, PolicySetting]) -> str:
-    """The reconciled settings as the ``--policy-pack-config`` JSON that reproduces them."""
-    return json.dumps(
-        {name: {"enforcementLevel": s.enforcement.value, **s.properties} for name, s in sorted(settings.items())},
-        indent=2,
     )
