@@ -17,7 +17,7 @@ from infra.plan import sections
 from infra.plan.__main__ import main
 from infra.plan.capacity_section import capacity_section
 from infra.plan.capture import CapturedResource, ProgramRun
-from infra.plan.render import comparison, render_json, render_markdown, render_table
+from infra.plan.render import comparison, format_cell, render_json, render_markdown, render_table
 from infra.plan.report import PhaseReport, build_sections
 from infra.plan.resources_section import group_by_top_level, resources_section, sizing_summary
 from infra.plan.sections import Section
@@ -137,6 +137,22 @@ def _reports() -> list[PhaseReport]:
         PhaseReport(stack="foundation", stack_file="Pulumi.foundation.yaml", sections=[first]),
         PhaseReport(stack="growth", stack_file="Pulumi.growth.yaml", sections=[second]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.376, "0.376"),
+        (16.6666, "16.67"),
+        (2633.35, "2,633.35"),
+        (200.0, "200"),
+        (12000, "12,000"),
+        (None, "-"),
+        (True, "yes"),
+    ],
+)
+def test_formats_cells_for_reading(value: float | int | bool | None, text: str) -> None:
+    assert format_cell(value) == text
 
 
 def test_comparison_lists_headline_figures_per_phase() -> None:

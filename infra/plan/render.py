@@ -21,7 +21,11 @@ def format_cell(value: Cell) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:,.1f}" if not value.is_integer() else f"{value:,.0f}"
+        if value.is_integer():
+            return f"{value:,.0f}"
+        # Ratios and shares need their digits (0.376 -> 0.376, not 0.4); amounts two decimals.
+        text = f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}"
+        return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
     if isinstance(value, int):
         return f"{value:,}"
     return value
