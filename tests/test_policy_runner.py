@@ -57,6 +57,8 @@ def test_describes_every_policy_with_its_declared_level(probe: PolicyPackProcess
         "probe-configured": (EnforcementLevel.MANDATORY, "resource"),
         "probe-raises": (EnforcementLevel.MANDATORY, "resource"),
         "probe-computed": (EnforcementLevel.MANDATORY, "resource"),
+        "probe-sees-provider": (EnforcementLevel.ADVISORY, "resource"),
+        "probe-sees-links": (EnforcementLevel.ADVISORY, "stack"),
         "probe-stack-protect": (EnforcementLevel.MANDATORY, "stack"),
     }
 
@@ -155,6 +157,34 @@ def test_stack_policy_sees_protect_and_reports_urns(probe: PolicyPackProcess) ->
     report = probe.run([kept, loose])
     assert [(d.policy, d.urn, d.detail) for d in report.mandatory] == [
         ("probe-stack-protect", loose.urn, "loose is not protected"),
+    ]
+
+
+def test_analyze_sends_the_provider_resource(probe: PolicyPackProcess) -> None:
+    probe.configure(STACK, parse_config({"probe-configured": "disabled"}))
+    aws = resource("pulumi:providers:aws", "aws", {"region": "us-east-1"})
+    provided = resource("probe:index:Provided", "thing", {}, provider=f"{aws.urn}::aws-provider-id")
+    report = probe.run([aws, provided])
+    assert [d.detail for d in report.advisory if d.policy == "probe-sees-provider"] == [
+        "provider=pulumi:providers:aws:aws:us-east-1"
+    ]
+
+
+def test_analyze_stack_sends_outputs_parent_and_dependencies(probe: PolicyPackProcess) -> None:
+    probe.configure(STACK, parse_config({"probe-configured": "disabled"}))
+    parent = resource("probe:index:Component", "parent", {}, custom=False, protect=True)
+    source = resource("probe:index:Source", "source", {}, protect=True)
+    linked = resource(
+        "probe:index:Linked",
+        "linked",
+        {"value": "input"},
+        outputs={"value": "output"},
+        parent=parent.urn,
+        property_dependencies={"value": [source.urn]},
+    )
+    report = probe.analyze_stack([parent, source, linked])
+    assert [(d.urn, d.detail) for d in report.advisory] == [
+        (linked.urn, "parent=parent deps=['source'] props={'value': ['source']} value=output")
     ]
 
 

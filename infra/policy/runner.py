@@ -504,13 +504,15 @@ def resource(
     parent: str = "",
     custom: bool = True,
     property_dependencies: Mapping[str, Sequence[str]] | None = None,
+    provider: str = "",
     project: str = "scaleplan",
     stack: str = "test",
 ) -> CapturedResource:
     """A hand-built resource, shaped like one captured from the program, for policy tests.
 
     ``inputs`` use the engine's camelCase names; ``outputs`` default to the inputs;
-    ``property_dependencies`` maps an input to the URNs it came from (``{"securityGroupId": [sg.urn]}``).
+    ``property_dependencies`` maps an input to the URNs it came from (``{"securityGroupId": [sg.urn]}``);
+    ``provider`` is a provider reference, ``<provider urn>::<provider id>``.
     """
     urn = f"urn:pulumi:{stack}::{project}::{type_}::{name}"
     return CapturedResource(
@@ -522,6 +524,7 @@ def resource(
         outputs=dict(outputs if outputs is not None else inputs),
         inputs_struct=to_struct(inputs),
         parent=parent,
+        provider=provider,
         protect=protect,
         dependencies=tuple(sorted({urn for urns in (property_dependencies or {}).values() for urn in urns})),
         property_dependencies={key: tuple(urns) for key, urns in (property_dependencies or {}).items()},

@@ -11,7 +11,7 @@ from infra.config import PhaseConfig
 from infra.plan.capture import ProgramRun
 from infra.plan.sections import Cell, Section, register
 from infra.policy.config import PolicyConfigError
-from infra.policy.packs import for_phase, run_packs
+from infra.policy.packs import POLICIES_ROOT, PackRun, discover_packs, for_phase, run_packs
 from infra.policy.runner import PackReport, PolicyPackError, StackContext
 from infra.tagging import PROJECT
 
@@ -39,38 +39,44 @@ def rows_of(reports: list[PackReport]) -> list[list[Cell]]:
     return [[d.pack, d.enforcement.value, d.policy, _resource_name(d.urn), d.detail] for d in diagnostics]
 
 
+def _config_shown(pack: PackRun) -> str:
+    return str(pack.config_file.relative_to(POLICIES_ROOT.parent)) if pack.config_file else "pack defaults"
+
+
 @register
 def policy_section(config: PhaseConfig, run: ProgramRun) -> Section:
+    """One row per finding; a pack that cannot run is a failed row of its own, not a pass,
+    and does not hide what the other packs found."""
     phase = config.environment.phase.value
-    runs = for_phase(phase)
-    try:
-        reports = run_packs(runs, run.resources, StackContext(project=PROJECT, stack=_stack_name(run, phase)))
-    except (PolicyPackError, PolicyConfigError) as error:
-        return Section(
-            title=TITLE,
-            columns=("problem",),
-            rows=[[str(error)]],
-            notes=["a policy pack could not run, so nothing it checks has passed"],
-            failed=True,
-            data={"error": str(error)},
+    stack = StackContext(project=PROJECT, stack=_stack_name(run, phase))
+    reports: list[PackReport] = []
+    errors: list[list[Cell]] = []
+    notes: list[str] = []
+    for pack_dir in discover_packs():
+        try:
+            [pack] = for_phase(phase, [pack_dir])
+            [report] = run_packs([pack], run.resources, stack)
+        except (PolicyPackError, PolicyConfigError) as error:
+            errors.append([pack_dir.name, "error", "", "", str(error)])
+            notes.append(f"{pack_dir.name}: could not run, so nothing it checks has passed")
+            continue
+        reports.append(report)
+        notes.append(
+            f"{report.pack}: {len(report.settings)} policies, {len(report.mandatory)} mandatory and "
+            f"{len(report.advisory)} advisory findings over {len(run.resources)} resources; "
+            f"config {_config_shown(pack)}"
         )
     mandatory = sum(len(r.mandatory) for r in reports)
-    advisory = sum(len(r.advisory) for r in reports)
-    notes = [
-        f"{r.pack}: {len(r.settings)} policies, {len(r.mandatory)} mandatory and {len(r.advisory)} advisory "
-        f"findings over {len(run.resources)} resources; config "
-        f"{run_.config_file.relative_to(run_.pack_dir.parent.parent) if run_.config_file else 'pack defaults'}"
-        for r, run_ in zip(reports, runs, strict=True)
-    ]
     return Section(
         title=TITLE,
         columns=COLUMNS,
-        rows=rows_of(reports),
+        rows=errors + rows_of(reports),
         notes=notes,
-        failed=mandatory > 0,
+        failed=mandatory > 0 or bool(errors),
         data={
             "mandatory": mandatory,
-            "advisory": advisory,
+            "advisory": sum(len(r.advisory) for r in reports),
+            "errors": len(errors),
             "packs": {
                 r.pack: {
                     "policies": len(r.settings),

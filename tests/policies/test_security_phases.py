@@ -7,7 +7,12 @@ exactly as ``pulumi preview --policy-pack policies/security --policy-pack-config
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from infra.plan.capture import ProgramRun
+from infra.policy import section as section_module
 from infra.policy.config import parse_config
 from infra.policy.packs import SECURITY_PACK, for_phase, run_packs
 from infra.policy.runner import PackPool, StackContext, resource
@@ -71,3 +76,22 @@ def test_policy_section_fails_on_a_mandatory_violation(policy_packs: PackPool) -
         "so it is reachable only from inside the VPC.",
     ] in section.rows
     assert section.data["mandatory"] == len([row for row in section.rows if row[1] == "mandatory"])
+
+
+def test_policy_section_fails_on_a_pack_that_cannot_run_and_still_reports_the_others(
+    policy_packs: PackPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (broken / "__main__.py").write_text("raise SystemExit('broken pack')\n")
+    monkeypatch.setattr(section_module, "discover_packs", lambda: [broken, SECURITY_PACK])
+    section = policy_section(phase_config("foundation"), built_phase("foundation"))
+    assert section.failed
+    [error] = section.rows
+    assert error[:2] == ["broken", "error"]
+    assert "did not print its port" in str(error[4])
+    assert section.data["errors"] == 1
+    packs = section.data["packs"]
+    assert isinstance(packs, dict)
+    assert list(packs) == ["scaleplan-security"]

@@ -32,6 +32,23 @@ def _reads_computed(args: ResourceValidationArgs, report: ReportViolation) -> No
         report("computed is not ok")
 
 
+def _provider(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == "probe:index:Provided":
+        provider = args.provider
+        report(
+            f"provider={provider.resource_type}:{provider.name}:{provider.props.get('region')}" if provider else "none"
+        )
+
+
+def _links(args: StackValidationArgs, report: ReportViolation) -> None:
+    for resource in args.resources:
+        if resource.resource_type == "probe:index:Linked":
+            parent = resource.parent.name if resource.parent else None
+            deps = sorted(d.name for d in resource.dependencies)
+            by_property = {k: sorted(d.name for d in v) for k, v in resource.property_dependencies.items()}
+            report(f"parent={parent} deps={deps} props={by_property} value={resource.props.get('value')}", resource.urn)
+
+
 def _unprotected(args: StackValidationArgs, report: ReportViolation) -> None:
     for resource in args.resources:
         if resource.resource_type.startswith("probe:") and not resource.opts.protect:
@@ -72,6 +89,18 @@ PolicyPack(
         ),
         ResourceValidationPolicy(name="probe-raises", description="Raises on explode.", validate=_raises),
         ResourceValidationPolicy(name="probe-computed", description="Reads computed.", validate=_reads_computed),
+        ResourceValidationPolicy(
+            name="probe-sees-provider",
+            description="Reports the provider.",
+            enforcement_level=EnforcementLevel.ADVISORY,
+            validate=_provider,
+        ),
+        StackValidationPolicy(
+            name="probe-sees-links",
+            description="Reports parent and dependencies.",
+            enforcement_level=EnforcementLevel.ADVISORY,
+            validate=_links,
+        ),
         StackValidationPolicy(
             name="probe-stack-protect", description="Probe resources are protected.", validate=_unprotected
         ),
