@@ -33,8 +33,13 @@ def control_plane_log_group_name(cluster_name: str) -> str:
     return f"/aws/eks/{cluster_name}/cluster"
 
 
-def service_trust_policy(service: str) -> str:
-    """Trust policy for an AWS service principal (``eks.amazonaws.com``)."""
+def service_trust_policy(service: str, *, tag_session: bool = False) -> str:
+    """Trust policy for an AWS service principal (``eks.amazonaws.com``).
+
+    ``tag_session`` also lets the service tag its sessions, which EKS does for the cluster
+    role; EC2 does not, so node roles leave it out.
+    """
+    actions = ["sts:AssumeRole", "sts:TagSession"] if tag_session else ["sts:AssumeRole"]
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -42,7 +47,7 @@ def service_trust_policy(service: str) -> str:
                 {
                     "Effect": "Allow",
                     "Principal": {"Service": service},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Action": actions,
                 }
             ],
         }
@@ -206,7 +211,7 @@ class EksCluster(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-cluster-role",
             name=role_name,
-            assume_role_policy=service_trust_policy("eks.amazonaws.com"),
+            assume_role_policy=service_trust_policy("eks.amazonaws.com", tag_session=True),
             tags=with_name(tags, role_name),
             opts=child,
         )
