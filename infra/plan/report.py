@@ -1,4 +1,4 @@
-"""Making the offline plan of a phase: load its stack file, run the program under mocks, report.
+"""Making the offline plan of a phase: run the program under mocks and build each section.
 
 Nothing here knows a concern: each section comes from a builder registered in
 :mod:`infra.plan.sections`.
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import PhaseConfig
-from infra.config.loader import load_stack_file
 from infra.plan.capture import ProgramRun, run_program
 from infra.plan.mocks import RealisticMocks
 from infra.plan.sections import Section, SectionBuilder, section_builders
@@ -79,14 +78,3 @@ def build_sections(
                 )
             )
     return sections
-
-
-def plan_phase(stack: str, stack_file: Path | None = None) -> PhaseReport:
-    """Load ``Pulumi.<stack>.yaml`` (or ``stack_file``), run it under mocks and report.
-
-    Raises :class:`infra.config.PhaseConfigError` when the file is not a valid phase.
-    """
-    path = stack_file or default_stack_file(stack)
-    config = load_stack_file(path)
-    run = run_phase(config, stack)
-    return PhaseReport(stack=stack, stack_file=str(path), sections=build_sections(config, run))
