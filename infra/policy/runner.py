@@ -186,6 +186,9 @@ class PolicyPackProcess:
         self.policies: tuple[PolicyInfo, ...] = ()
         self.initial_config: dict[str, ConfigEntry] = {}
         self.settings: dict[str, PolicySetting] = {}
+        self.configured_with: tuple[StackContext, dict[str, ConfigEntry]] | None = None
+        """The arguments of the last :meth:`configure`, so callers sharing the process can tell
+        whether it needs configuring again."""
 
     @classmethod
     def start(cls, pack_dir: Path, *, python: str | None = None, startup_timeout: float = 60.0) -> Self:
@@ -339,6 +342,7 @@ class PolicyPackProcess:
             request.policyConfig[name].properties.update(dict(setting.properties))
         self._call("Configure", request, "Configure")
         self.settings = settings
+        self.configured_with = (stack, dict(config or {}))
         return settings
 
     def _diagnostics(self, response: Any, urn: str) -> list[Diagnostic]:

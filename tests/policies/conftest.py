@@ -15,7 +15,6 @@ the analyzer protocol exactly as the Pulumi CLI would. A pack's tests wrap it in
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -42,15 +41,13 @@ class PackUnderTest:
         self.process = process
         self.base_config = dict(base_config or {})
         self.stack = stack
-        self._configured: str | None = None
 
     def configure(self, config: Mapping[str, Any] | None = None) -> None:
-        """Configure with ``base_config`` updated by ``config`` (skipped when unchanged)."""
-        merged = {**self.base_config, **(config or {})}
-        key = json.dumps([merged, self.stack.stack], sort_keys=True)
-        if key != self._configured:
-            self.process.configure(self.stack, parse_config(merged))
-            self._configured = key
+        """Configure with ``base_config`` updated by ``config``, unless the shared process
+        already runs with exactly that (other tests reconfigure it too)."""
+        entries = parse_config({**self.base_config, **(config or {})})
+        if self.process.configured_with != (self.stack, entries):
+            self.process.configure(self.stack, entries)
 
     def analyze(self, resource: CapturedResource, config: Mapping[str, Any] | None = None) -> PackReport:
         self.configure(config)

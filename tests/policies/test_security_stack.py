@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.policy.config import parse_config
 from infra.policy.runner import resource
 from infra.policy.taggable import TAGGABLE_FILE, render, scan_taggable_types
 from tests.policies.conftest import PackUnderTest
@@ -94,3 +95,10 @@ def test_list_shaped_tags_of_autoscaling_groups_are_read(security_pack: PackUnde
         "aws:autoscaling/group:Group 'asg' lacks the tags phase; set tags=standard_tags(...) explicitly "
         "(provider default tags do not show in inputs)."
     ]
+
+
+def test_pack_under_test_reconfigures_a_process_another_test_reconfigured(security_pack: PackUnderTest) -> None:
+    vpc = resource("aws:ec2/vpc:Vpc", "vpc", {"tags": TAGS})
+    assert security_pack.violations(vpc, TAGS_POLICY) == []
+    security_pack.process.configure(security_pack.stack, parse_config({TAGS_POLICY: {"requiredTags": ["absent"]}}))
+    assert security_pack.violations(vpc, TAGS_POLICY) == []
