@@ -104,6 +104,10 @@ def build_phase(config: PhaseConfig) -> Phase:
     # ("app") and PgBouncer ("pgbouncer") groups here when their components land; until then
     # nothing can reach the database, which is the safe failure.
     data_clients: dict[str, pulumi.Input[str]] = {}
+    if kubernetes is not None:
+        # EKS nodes carry the cluster security group: PgBouncer and application pods reach the
+        # data tier through it.
+        data_clients["eks-nodes"] = kubernetes.cluster.cluster_security_group_id
     database = Postgres(
         "database",
         PostgresArgs(

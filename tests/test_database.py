@@ -301,3 +301,16 @@ def test_each_phase_builds_its_database(phase: str) -> None:
     assert set(run.stack_outputs["database_replica_addresses"]) == {
         f"replica-{i}" for i in range(1, config.read_replica_count + 1)
     }
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_each_phase_admits_only_security_groups_of_the_stack(phase: str) -> None:
+    run = built_phase(phase)
+    known = {group.outputs["id"] for group in run.of_type(SECURITY_GROUP)}
+    known |= {c.outputs["vpcConfig"]["clusterSecurityGroupId"] for c in run.of_type("aws:eks/cluster:Cluster")}
+    rules = {r.name: r.inputs for r in run.of_type(INGRESS) if r.name.startswith(("database-from-", "cache-from-"))}
+    for name, rule in rules.items():
+        assert rule["referencedSecurityGroupId"] in known, name
+        assert "cidrIpv4" not in rule, name
+    if phase_config(phase).eks is not None:
+        assert {"database-from-eks-nodes", "cache-from-eks-nodes"} <= set(rules)
