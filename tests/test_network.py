@@ -289,3 +289,23 @@ def test_each_phase_encrypts_flow_logs_with_its_protected_logs_key(phase: str) -
     policy = json.loads(key.inputs["policy"])
     services = [s["Principal"] for s in policy["Statement"] if s["Sid"] == "ServicesEncrypt"]
     assert services == [{"Service": [f"logs.{phase_config(phase).environment.region}.amazonaws.com"]}]
+
+
+def test_each_phase_has_one_protected_rotating_key_and_alias_per_purpose(phase: str) -> None:
+    run = built_phase(phase)
+    env = phase_config(phase).environment.name
+    keys = run.one("scaleplan:security:PlatformKeys", "keys")
+    children = run.children_of(keys.urn)
+    assert {r.type for r in children} == {"aws:kms/key:Key", "aws:kms/alias:Alias"}
+    cmks = {r.name.removeprefix("keys-"): r for r in children if r.type == "aws:kms/key:Key"}
+    aliases = {
+        r.name.removeprefix("keys-").removesuffix("-alias"): r for r in children if r.type == "aws:kms/alias:Alias"
+    }
+    assert "logs" in cmks
+    assert sorted(aliases) == sorted(cmks)
+    for purpose, key in cmks.items():
+        assert key.protect, purpose
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.inputs["deletionWindowInDays"] == 30
+        assert aliases[purpose].inputs["name"] == f"alias/{env}-{purpose}"
+        assert aliases[purpose].inputs["targetKeyId"] == key.outputs["keyId"]
