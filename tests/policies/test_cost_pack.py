@@ -188,7 +188,7 @@ def test_pack_prices_a_whole_phase_as_the_estimator_does(cost_pack: PackUnderTes
 
     config = phase_config("growth")
     total = estimate(from_captured(built_phase("growth").resources), config.usage).total_usd
-    pack_config = json.loads((COST / "config" / "growth.json").read_text())
+    pack_config = names.cost_policy_config(config)
     pack_config[names.BUDGET] = {**pack_config[names.BUDGET], "budget_monthly_usd": total - 1, "top_lines": 1}
     [(_urn, message)] = cost_pack.stack_violations(built_phase("growth").resources, names.BUDGET, pack_config)
     assert message.startswith(f"estimated monthly cost ${total:,.2f} is above 100% of the ${total - 1:,.2f} budget")
