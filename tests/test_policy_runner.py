@@ -135,6 +135,13 @@ def test_a_policy_that_raises_is_an_error_not_a_pass(probe: PolicyPackProcess) -
     assert "probe exploded" in raised.value.details
 
 
+def test_a_pack_printing_to_stdout_does_not_block(probe: PolicyPackProcess) -> None:
+    probe.configure(STACK, parse_config({"probe-configured": "disabled"}))
+    for index in range(3):
+        assert probe.analyze(resource("probe:index:Thing", f"chatty-{index}", {"chatty": True})).diagnostics == ()
+    assert probe.stdout_tail
+
+
 def test_unknown_value_yields_an_advisory_preview_note(probe: PolicyPackProcess) -> None:
     probe.configure(STACK, parse_config({"probe-configured": "disabled"}))
     [diagnostic] = probe.analyze(resource("probe:index:Thing", "later", {"computed": UNKNOWN})).diagnostics

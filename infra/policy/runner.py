@@ -14,6 +14,7 @@ A policy that raises surfaces as :class:`PolicyRaisedError`, never as a pass.
 
 from __future__ import annotations
 
+import collections
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,8 @@ class PolicyPackProcess:
         self.policies: tuple[PolicyInfo, ...] = ()
         self.initial_config: dict[str, ConfigEntry] = {}
         self.settings: dict[str, PolicySetting] = {}
+        self.stdout_tail: collections.deque[str] = collections.deque(maxlen=200)
+        """The last lines the pack printed after its port."""
         self.configured_with: tuple[StackContext, dict[str, ConfigEntry]] | None = None
         """The arguments of the last :meth:`configure`, so callers sharing the process can tell
         whether it needs configuring again."""
@@ -223,6 +226,9 @@ class PolicyPackProcess:
                 f"policy pack {pack_dir} did not print its port (first stdout line {line!r}); stderr:\n{log}"
             ) from None
         pack = cls(pack_dir, process, stderr, port)
+        # Keep reading stdout, as the CLI does: a pack that prints would otherwise fill the
+        # pipe and block inside a policy.
+        threading.Thread(target=pack._drain_stdout, daemon=True).start()
         try:
             pack._handshake()
             pack._describe()
@@ -254,6 +260,14 @@ class PolicyPackProcess:
         if self._process.stdout is not None:
             self._process.stdout.close()
         self._stderr.close()
+
+    def _drain_stdout(self) -> None:
+        assert self._process.stdout is not None
+        try:
+            for line in self._process.stdout:
+                self.stdout_tail.append(line.decode(errors="replace").rstrip("\n"))
+        except ValueError:  # the pipe was closed by close()
+            return
 
     def stderr_text(self) -> str:
         """What the pack wrote to stderr so far (tracebacks, ``pulumi.log`` lines)."""

@@ -23,6 +23,9 @@ def _threshold(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 
 def _raises(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.props.get("chatty"):
+        # More than a pipe buffer (64 KiB) on stdout: the runner must keep reading it.
+        print("x" * 1024 * 200, flush=True)
     if args.props.get("explode"):
         raise RuntimeError("probe exploded")
 
