@@ -16,6 +16,7 @@ from infra.config.cache import CacheConfig
 from infra.config.capacity import CapacityConfig
 from infra.config.compute import ComputeConfig
 from infra.config.database import DatabaseConfig
+from infra.config.edge import EdgeConfig
 from infra.config.eks import EksConfig
 from infra.config.environment import EnvironmentConfig, Phase
 from infra.config.errors import PhaseConfigError, field_error
@@ -42,6 +43,8 @@ class PhaseConfig(ConfigModel):
     database: DatabaseConfig
     cache: CacheConfig
     usage: UsageConfig
+    edge: EdgeConfig
+    """The Cloudflare account and zone, R2 buckets, zone TLS settings, cache and rate-limiting rules."""
     pgbouncer: PgBouncerConfig | None = None
     """The connection pooler on EKS; absent where the application connects to RDS directly."""
 
