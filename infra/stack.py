@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
 import pulumi_kubernetes as k8s
 
 from infra.cache.component import Cache, CacheArgs
@@ -17,6 +18,7 @@ from infra.compute.node_pools import NodePools, NodePoolsArgs
 from infra.compute.sizing import desired_sizes
 from infra.config import PhaseConfig
 from infra.database.component import Postgres, PostgresArgs
+from infra.edge.component import Edge, EdgeArgs
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
 from infra.network.component import Network, NetworkArgs
 from infra.platform.component import Platform, PlatformArgs
@@ -139,6 +141,15 @@ def build_phase(config: PhaseConfig) -> Phase:
         opts=on_aws,
     )
 
+    # One explicit Cloudflare provider for the edge. With no api_token argument it reads
+    # CLOUDFLARE_API_TOKEN from the deploying shell: the token is in no stack file and no state.
+    cloudflare_default = cloudflare.Provider("cloudflare")
+    edge = Edge(
+        "edge",
+        EdgeArgs(config=config.edge, environment=env.name),
+        opts=pulumi.ResourceOptions(providers=[cloudflare_default]),
+    )
+
     load = demand(config.capacity)
     pulumi.export("phase", env.phase.value)
     pulumi.export("environment", env.name)
@@ -149,6 +160,7 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("database_replica_addresses", database.replica_addresses)
     pulumi.export("cache_endpoint", cache.endpoint)
     pulumi.export("cache_port", cache.port)
+    pulumi.export("media_cdn_hostname", edge.media_hostname)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     pulumi.export("required_vcpus", load.required_vcpus)
     return Phase(keys=keys, network=network, database=database, cache=cache, kubernetes=kubernetes)

@@ -273,3 +273,11 @@ def test_spot_share_never_exceeds_the_group(desired: int, on_demand_percent: int
     }
     spot = _spot_share(policy, desired)
     assert 0 <= spot <= max(0, desired - 1)
+
+
+def test_self_signed_issuer_is_free_and_a_private_ca_issuer_is_an_error() -> None:
+    free = res("kubernetes:cert-manager.io/v1:Issuer", "self-signed", {"spec": {"selfSigned": {}}})
+    assert estimate([free], usage()).lines == ()
+    pca = res("kubernetes:cert-manager.io/v1:Issuer", "pca", {"spec": {"awsPCA": {"arn": "x"}}})
+    with pytest.raises(UnpricedResourceError, match=r"pca: cert-manager issuer kind \['awsPCA'\] has no price"):
+        estimate([pca], usage())

@@ -548,6 +548,19 @@ def _price_stateful_set(r: PricedResource, ctx: _Context) -> list[CostLine]:
     return lines
 
 
+_FREE_ISSUERS = ("selfSigned", "ca", "acme")
+
+
+def _price_cert_issuer(r: PricedResource, ctx: _Context) -> list[CostLine]:
+    """Self-signed, CA and ACME issuers are free; a private-CA issuer (AWS PCA) is not priced here."""
+    spec = r.inputs.get("spec") or {}
+    if any(kind in spec for kind in _FREE_ISSUERS):
+        return []
+    raise UnpricedResourceError(
+        f"{r.name}: cert-manager issuer kind {sorted(spec)!r} has no price; free kinds: {', '.join(_FREE_ISSUERS)}"
+    )
+
+
 # --- account-wide usage --------------------------------------------------------------------
 
 
@@ -641,6 +654,8 @@ PRICERS: Mapping[str, Pricer] = {
     "kubernetes:core/v1:Service": _price_k8s_service,
     "kubernetes:core/v1:PersistentVolumeClaim": _price_k8s_claim,
     "kubernetes:apps/v1:StatefulSet": _price_stateful_set,
+    "kubernetes:cert-manager.io/v1:Issuer": _price_cert_issuer,
+    "kubernetes:cert-manager.io/v1:ClusterIssuer": _price_cert_issuer,
 }
 
 
