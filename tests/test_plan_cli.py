@@ -66,6 +66,10 @@ def test_sizing_summarises_distinct_values_with_counts() -> None:
         sizing_summary([resource("g", "aws:cloudwatch/logGroup:LogGroup", retentionInDays=30.0)])
         == "retentionInDays 30"
     )
+    pool = resource(
+        "p", "aws:eks/nodeGroup:NodeGroup", scalingConfig={"minSize": 2.0, "maxSize": 4.0, "desiredSize": 2.0}
+    )
+    assert sizing_summary([pool]) == "scalingConfig desiredSize=2,maxSize=4,minSize=2"
 
 
 def test_resources_section_counts_every_type_of_the_phase(phase: str) -> None:

@@ -28,6 +28,7 @@ SIZING_INPUTS: tuple[str, ...] = (
     "vpcEndpointType",
     "trafficType",
     "replicas",
+    "chart",
 )
 """Inputs that say how big or what kind a resource is, shown beside its count when set."""
 
@@ -75,7 +76,9 @@ def _sizing_value(key: str, value: Any) -> str:
     if isinstance(value, list | tuple):
         return "+".join(str(item) for item in value)
     if isinstance(value, Mapping):
-        return ",".join(f"{k}={v}" for k, v in sorted(value.items()) if not isinstance(v, Mapping | list))
+        return ",".join(
+            f"{k}={_sizing_value(key, v)}" for k, v in sorted(value.items()) if not isinstance(v, Mapping | list)
+        )
     return str(value)
 
 
