@@ -192,3 +192,22 @@ def test_pack_prices_a_whole_phase_as_the_estimator_does(cost_pack: PackUnderTes
     pack_config[names.BUDGET] = {**pack_config[names.BUDGET], "budget_monthly_usd": total - 1, "top_lines": 1}
     [(_urn, message)] = cost_pack.stack_violations(built_phase("growth").resources, names.BUDGET, pack_config)
     assert message.startswith(f"estimated monthly cost ${total:,.2f} is above 100% of the ${total - 1:,.2f} budget")
+
+
+def test_budget_is_skipped_not_passed_when_a_size_is_unknown_in_preview(cost_pack: PackUnderTest) -> None:
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for an unknown value
+    group = node_group()
+    previewed = CapturedResource(
+        type=group.type,
+        name=group.name,
+        urn=group.urn,
+        custom=True,
+        inputs=group.inputs,
+        outputs={**group.outputs, "scalingConfig": {"desiredSize": unknown, "maxSize": 6, "minSize": 2}},
+        inputs_struct=group.inputs_struct,
+    )
+    cost_pack.configure()
+    report = cost_pack.process.analyze_stack([nat(), eip(), previewed])
+    [diagnostic] = [d for d in report.diagnostics if d.policy == names.BUDGET]
+    assert diagnostic.skipped_in_preview
+    assert diagnostic.enforcement.value == "advisory"
