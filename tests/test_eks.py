@@ -140,7 +140,7 @@ def test_every_launch_template_is_hardened(eks_phase: str) -> None:
     run = built_phase(eks_phase)
     volumes_key = arn_of(run, "aws:kms/key:Key", "eks-volumes-key")
     cluster_sg = run.one("aws:eks/cluster:Cluster").outputs["vpcConfig"]["clusterSecurityGroupId"]
-    templates = run.of_type(LAUNCH_TEMPLATE)
+    templates = [r for r in children(run, "scaleplan:compute:NodePools") if r.type == LAUNCH_TEMPLATE]
     assert len(templates) == len(phase_config(eks_phase).compute.node_pools)
     for template in templates:
         assert template.inputs["metadataOptions"] == {

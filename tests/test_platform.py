@@ -85,7 +85,7 @@ def test_charts_are_pinned_from_the_phase_file(eks_phase: str) -> None:
         "metrics-server": eks.charts.metrics_server,
         "aws-load-balancer-controller": eks.charts.aws_load_balancer_controller,
     }
-    for release in run.of_type(RELEASE):
+    for release in [r for r in platform_children(run) if r.type == RELEASE]:
         chart = charts[release.inputs["chart"]]
         assert release.inputs["name"] == release.inputs["chart"]
         assert release.inputs["version"] == chart.version
@@ -140,10 +140,10 @@ def test_application_identity_reads_only_its_secrets(eks_phase: str) -> None:
     run = built_phase(eks_phase)
     eks = phase_config(eks_phase).eks
     assert eks is not None
-    namespace = run.one("kubernetes:core/v1:Namespace")
+    namespace = run.one("kubernetes:core/v1:Namespace", "platform-app-namespace")
     assert namespace.inputs["metadata"]["name"] == "app"
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    account = run.one("kubernetes:core/v1:ServiceAccount")
+    account = run.one("kubernetes:core/v1:ServiceAccount", "platform-app-service-account")
     assert account.inputs["metadata"]["name"] == eks.application.service_account
     assert account.inputs["metadata"]["namespace"] == eks.application.namespace
     assert account.inputs["metadata"]["annotations"] == {
