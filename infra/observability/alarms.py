@@ -1,0 +1,344 @@
+"""Alarm definitions from the configured levels and what the phase runs: pure functions, no Pulumi.
+
+Every alarm here notifies people (the alerts topic); the Auto Scaling group's own alarms,
+which scale it, live in infra/compute/asg.py. Which alarms exist follows what the phase
+creates (:class:`Watched`), never the phase's name.
+
+``treat_missing_data`` is chosen per signal, and the reason is stated beside each choice:
+no requests is not an error or a slow response (``notBreaching``); a host metric that stops
+arriving says the host is gone, which a CPU alarm cannot diagnose, so its state is kept and it
+goes to INSUFFICIENT_DATA (``missing``); a replica that stops reporting lag has stopped
+replicating (``breaching``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from infra.config.operations import Levels, OperationsConfig
+
+PERIOD_SECONDS = 60
+BYTES_PER_GIB = 1024**3
+
+
+class Level(enum.StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A dimension value only the cloud knows (an ALB ARN suffix, an Auto Scaling group name):
+    the component resolves ``key`` to the output it was given."""
+
+    key: str
+
+
+Dimension = str | Ref
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    id: str
+    """Variable name in the alarm's math expression (lowercase first letter)."""
+    namespace: str
+    metric_name: str
+    stat: str
+    """``Sum``, ``Average``, ``Maximum`` or a percentile such as ``p95``."""
+    dimensions: Mapping[str, Dimension]
+
+
+@dataclass(frozen=True)
+class AlarmDefinition:
+    key: str
+    """Stable key: the alarm's logical and physical names derive from it."""
+    signal: str
+    """What is watched, for people: ``error rate``, ``p95 response time``."""
+    subject: str
+    """Which resource: ``load balancer``, ``postgres primary``, ``cache node ftw-prod-cache-0001-001``."""
+    level: Level
+    comparison: str
+    """A CloudWatch ``ComparisonOperator``."""
+    threshold: float
+    """In the unit of the metric or expression CloudWatch compares (bytes for free storage)."""
+    shown_threshold: str
+    """The configured level as the stack file states it: ``> 5%``, ``< 70%``."""
+    metrics: tuple[MetricQuery, ...]
+    expression: str | None
+    """Metric math over ``metrics``; ``None`` alarms on the single metric itself."""
+    treat_missing_data: str
+    evaluation_periods: int
+    period_seconds: int = PERIOD_SECONDS
+
+    def describe(self) -> str:
+        return (
+            f"{self.level.value}: {self.subject} {self.signal} {self.shown_threshold} for {self.evaluation_periods} min"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseInstance:
+    key: str
+    """``primary`` or the replica key (``replica-1``)."""
+    identifier: str
+    """RDS ``DBInstanceIdentifier``."""
+    is_replica: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Watched:
+    """What the phase runs that the alarms watch; empty collections raise no alarms for them."""
+
+    load_balancer: bool
+    auto_scaling_groups: Sequence[str] = ()
+    """Keys (blue/green slot) of the Auto Scaling groups; each resolves to ``Ref(f"asg:{key}")``."""
+    database_instances: Sequence[DatabaseInstance] = ()
+    database_max_connections: int = 0
+    database_allocated_storage_gib: int = 0
+    cache_nodes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """``CacheClusterId`` of each cache node by a stable key (see :func:`cache_node_ids`)."""
+
+
+def cache_node_ids(
+    replication_group_id: str, *, cluster_mode: bool, shards: int, replicas_per_shard: int
+) -> dict[str, str]:
+    """The member cluster IDs ElastiCache gives a replication group's nodes (their metric
+    dimension), keyed by their suffix.
+
+    Cluster mode: ``<group>-<shard:04>-<node:03>`` (``ftw-prod-cache-0002-001``, key
+    ``0002-001``); otherwise ``<group>-<node:03>``. Node 001 is the first primary, but failover
+    moves the role, so every node is watched alike.
+    """
+    nodes = range(1, replicas_per_shard + 2)
+    if cluster_mode:
+        keys = [f"{shard:04d}-{node:03d}" for shard in range(1, shards + 1) for node in nodes]
+    else:
+        keys = [f"{node:03d}" for node in nodes]
+    return {key: f"{replication_group_id}-{key}" for key in keys}
+
+
+def connections_threshold(percent: float, max_connections: int) -> float:
+    """``percent`` of ``max_connections``: 95% of 128 -> 121.6 (alarm above it)."""
+    return round(max_connections * percent / 100, 2)
+
+
+def free_storage_threshold_bytes(used_percent: float, allocated_gib: int) -> float:
+    """Free bytes left when ``used_percent`` of ``allocated_gib`` is used: 80% of 100 GiB -> 20 GiB."""
+    return float(math.floor(allocated_gib * BYTES_PER_GIB * (100 - used_percent) / 100))
+
+
+def _levels(levels: Levels) -> list[tuple[Level, float]]:
+    found = [(Level.WARNING, levels.warning), (Level.CRITICAL, levels.critical)]
+    return [(level, value) for level, value in found if value is not None]
+
+
+def _above(levels: Levels) -> str:
+    return "GreaterThanThreshold" if levels.rising else "LessThanThreshold"
+
+
+def _shown(levels: Levels, value: float) -> str:
+    return f"{'>' if levels.rising else '<'} {value:g}{levels.unit}"
+
+
+def _load_balancer_alarms(ops: OperationsConfig) -> list[AlarmDefinition]:
+    lb: Mapping[str, Dimension] = {"LoadBalancer": Ref("load_balancer")}
+    alarms = []
+    errors = ops.error_rate_percent
+    for level, value in _levels(errors):
+        alarms.append(
+            AlarmDefinition(
+                key=f"alb-error-rate-{level.value}",
+                signal="target 5xx error rate",
+                subject="load balancer",
+                level=level,
+                comparison=_above(errors),
+                threshold=value,
+                shown_threshold=_shown(errors, value),
+                metrics=(
+                    MetricQuery("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", lb),
+                    MetricQuery("requests", "AWS/ApplicationELB", "RequestCount", "Sum", lb),
+                ),
+                # The ALB publishes no 5xx count in a minute without 5xx responses: that is 0.
+                expression="100 * FILL(errors, 0) / requests",
+                # No requests is not an error rate: an idle night must not page.
+                treat_missing_data="notBreaching",
+                evaluation_periods=ops.evaluation_minutes,
+            )
+        )
+    latency = ops.response_time_p95_seconds
+    for level, value in _levels(latency):
+        alarms.append(
+            AlarmDefinition(
+                key=f"alb-p95-{level.value}",
+                signal="p95 response time",
+                subject="load balancer",
+                level=level,
+                comparison=_above(latency),
+                threshold=value,
+                shown_threshold=_shown(latency, value),
+                metrics=(MetricQuery("latency", "AWS/ApplicationELB", "TargetResponseTime", "p95", lb),),
+                expression=None,
+                # No requests means no latency datapoints: that is not slowness.
+                treat_missing_data="notBreaching",
+                evaluation_periods=ops.evaluation_minutes,
+            )
+        )
+    return alarms
+
+
+def _cpu_alarm(
+    ops: OperationsConfig, level: Level, value: float, *, key: str, subject: str, query: MetricQuery
+) -> AlarmDefinition:
+    return AlarmDefinition(
+        key=f"{key}-{level.value}",
+        signal="CPU",
+        subject=subject,
+        level=level,
+        comparison=_above(ops.cpu_percent),
+        threshold=value,
+        shown_threshold=_shown(ops.cpu_percent, value),
+        metrics=(query,),
+        expression=None,
+        # Host metrics arrive every minute while the host runs; their absence is an outage that
+        # a CPU alarm cannot name, so it goes to INSUFFICIENT_DATA rather than guessing.
+        treat_missing_data="missing",
+        evaluation_periods=ops.evaluation_minutes,
+    )
+
+
+def _group_alarms(ops: OperationsConfig, groups: Sequence[str]) -> list[AlarmDefinition]:
+    alarms = []
+    for group in groups:
+        query = MetricQuery(
+            "cpu", "AWS/EC2", "CPUUtilization", "Average", {"AutoScalingGroupName": Ref(f"asg:{group}")}
+        )
+        for level, value in _levels(ops.cpu_percent):
+            alarms.append(
+                _cpu_alarm(
+                    ops, level, value, key=f"app-{group}-cpu", subject=f"{group} Auto Scaling group", query=query
+                )
+            )
+    return alarms
+
+
+def _database_alarms(ops: OperationsConfig, watched: Watched) -> list[AlarmDefinition]:
+    alarms: list[AlarmDefinition] = []
+    for instance in watched.database_instances:
+        dims: Mapping[str, Dimension] = {"DBInstanceIdentifier": instance.identifier}
+        subject = f"postgres {instance.key}"
+        key = f"postgres-{instance.key}"
+
+        def rds(metric: str, stat: str = "Average", dims: Mapping[str, Dimension] = dims) -> MetricQuery:
+            return MetricQuery(metric.lower(), "AWS/RDS", metric, stat, dims)
+
+        for level, value in _levels(ops.cpu_percent):
+            alarms.append(_cpu_alarm(ops, level, value, key=f"{key}-cpu", subject=subject, query=rds("CPUUtilization")))
+        connections = ops.database_connections_percent
+        for level, value in _levels(connections):
+            alarms.append(
+                AlarmDefinition(
+                    key=f"{key}-connections-{level.value}",
+                    signal=f"connections (of max_connections {watched.database_max_connections})",
+                    subject=subject,
+                    level=level,
+                    comparison=_above(connections),
+                    threshold=connections_threshold(value, watched.database_max_connections),
+                    shown_threshold=_shown(connections, value),
+                    metrics=(rds("DatabaseConnections", "Maximum"),),
+                    expression=None,
+                    treat_missing_data="missing",  # as for CPU: a silent instance is an outage
+                    evaluation_periods=ops.evaluation_minutes,
+                )
+            )
+        storage = ops.database_storage_used_percent
+        for level, value in _levels(storage):
+            alarms.append(
+                AlarmDefinition(
+                    key=f"{key}-storage-{level.value}",
+                    signal=f"storage used (of {watched.database_allocated_storage_gib} GiB allocated)",
+                    subject=subject,
+                    level=level,
+                    # Used above the level is free space below the rest of the allocation.
+                    comparison="LessThanThreshold",
+                    threshold=free_storage_threshold_bytes(value, watched.database_allocated_storage_gib),
+                    shown_threshold=_shown(storage, value),
+                    metrics=(rds("FreeStorageSpace", "Minimum"),),
+                    expression=None,
+                    treat_missing_data="missing",
+                    evaluation_periods=ops.evaluation_minutes,
+                )
+            )
+        if instance.is_replica:
+            lag = ops.replica_lag_seconds
+            for level, value in _levels(lag):
+                alarms.append(
+                    AlarmDefinition(
+                        key=f"{key}-lag-{level.value}",
+                        signal="replica lag",
+                        subject=subject,
+                        level=level,
+                        comparison=_above(lag),
+                        threshold=value,
+                        shown_threshold=_shown(lag, value),
+                        metrics=(rds("ReplicaLag", "Maximum"),),
+                        expression=None,
+                        # A replica that stops reporting lag has stopped replicating.
+                        treat_missing_data="breaching",
+                        evaluation_periods=ops.evaluation_minutes,
+                    )
+                )
+    return alarms
+
+
+def _cache_alarms(ops: OperationsConfig, nodes: Mapping[str, str]) -> list[AlarmDefinition]:
+    alarms: list[AlarmDefinition] = []
+    for node_key, node in nodes.items():
+        dims: Mapping[str, Dimension] = {"CacheClusterId": node}
+        subject = f"cache node {node}"
+        key = f"cache-{node_key}"
+        hits = ops.cache_hit_rate_percent
+        for level, value in _levels(hits):
+            alarms.append(
+                AlarmDefinition(
+                    key=f"{key}-hit-rate-{level.value}",
+                    signal="hit rate",
+                    subject=subject,
+                    level=level,
+                    comparison=_above(hits),
+                    threshold=value,
+                    shown_threshold=_shown(hits, value),
+                    metrics=(
+                        MetricQuery("hits", "AWS/ElastiCache", "CacheHits", "Sum", dims),
+                        MetricQuery("misses", "AWS/ElastiCache", "CacheMisses", "Sum", dims),
+                    ),
+                    # A minute with fewer lookups yields no datapoint: an idle replica has no hit rate.
+                    expression=(
+                        f"IF(hits + misses >= {ops.cache_min_lookups_per_minute}, 100 * hits / (hits + misses))"
+                    ),
+                    treat_missing_data="notBreaching",
+                    evaluation_periods=ops.evaluation_minutes,
+                )
+            )
+        engine_cpu = MetricQuery("cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", dims)
+        for level, value in _levels(ops.cpu_percent):
+            alarms.append(_cpu_alarm(ops, level, value, key=f"{key}-engine-cpu", subject=subject, query=engine_cpu))
+    return alarms
+
+
+def alarm_definitions(ops: OperationsConfig, watched: Watched) -> tuple[AlarmDefinition, ...]:
+    """Every people-facing alarm of the phase, at each configured level, keyed uniquely."""
+    alarms: list[AlarmDefinition] = []
+    if watched.load_balancer:
+        alarms += _load_balancer_alarms(ops)
+    alarms += _group_alarms(ops, watched.auto_scaling_groups)
+    alarms += _database_alarms(ops, watched)
+    alarms += _cache_alarms(ops, watched.cache_nodes)
+    keys = [alarm.key for alarm in alarms]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise ValueError(f"alarm keys must be unique; repeated: {', '.join(duplicates)}")
+    return tuple(alarms)
