@@ -6,12 +6,15 @@ whatever the team's stack files say and each test isolates the rule it names.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from infra.catalog import ec2_instance_types
 from infra.config import PhaseConfig, PhaseConfigError
@@ -24,22 +27,28 @@ DELETE = object()
 
 
 @functools.cache
-def _base_text(phase: str) -> str:
-    return stack_file(phase).read_text()
+def _parsed(phase: str) -> dict[str, Any]:
+    document = yaml.safe_load(stack_file(phase).read_text())
+    config: dict[str, Any] = document["config"]
+    return config
 
 
 def base_config(phase: str = "growth") -> dict[str, Any]:
-    document = yaml.safe_load(_base_text(phase))
-    config: dict[str, Any] = document["config"]
-    return config
+    """A fresh copy of the phase's ``config:`` mapping (parsing YAML is the slow part)."""
+    return copy.deepcopy(_parsed(phase))
 
 
 def changed(path: str, value: Any, phase: str = "growth") -> dict[str, Any]:
     """The ``phase`` config with ``path`` (``network.flow_logs.retention_days``; ``.1`` indexes
     a list) set to ``value``, or removed when ``value`` is :data:`DELETE`. A dict value for a
     mapping that exists is merged into it, so a case can state several related keys."""
+    return changed_at(tuple(path.split(".")), value, phase)
+
+
+def changed_at(parts: tuple[str, ...], value: Any, phase: str = "growth") -> dict[str, Any]:
+    """:func:`changed` with the path already split (for keys that contain dots)."""
     config = base_config(phase)
-    head, *rest = path.split(".")
+    head, *rest = parts
     if not rest:
         if value is DELETE:
             del config[f"scaleplan:{head}"]
@@ -406,3 +415,38 @@ def test_reports_every_problem_of_a_file_at_once() -> None:
         "(got '25000')",
         f"{SOURCE}: scaleplan:network.nat_strategy: must be one of 'none', 'single' or 'one_per_az' (got 'two')",
     ]
+
+
+def _leaf_paths(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if isinstance(node, dict) and node:
+        return [p for key, value in node.items() for p in _leaf_paths(value, (*prefix, str(key)))]
+    if isinstance(node, list) and node:
+        return [p for index, value in enumerate(node) for p in _leaf_paths(value, (*prefix, str(index)))]
+    return [prefix]
+
+
+@functools.cache
+def _all_paths(phase: str) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    for key, value in base_config(phase).items():
+        if key.startswith("scaleplan:"):
+            paths += _leaf_paths(value, (key.removeprefix("scaleplan:"),))
+    return sorted(paths)
+
+
+GARBAGE = st.sampled_from([None, "", "text", "3", -1, 0, 10**12, 1.5, True, [], ["x"], {}, {"x": 1}])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(phase=st.sampled_from(["foundation", "growth"]), data=st.data())
+def test_any_wrong_value_anywhere_gives_only_error_lines(phase: str, data: st.DataObject) -> None:
+    """A validator must never crash on a value of the wrong type: every failure is a line."""
+    path = data.draw(st.sampled_from(_all_paths(phase)))
+    value = data.draw(GARBAGE)
+    source = f"Pulumi.{phase}.yaml"
+    try:
+        parse_phase_config(changed_at(path, value, phase), source)
+    except PhaseConfigError as error:
+        lines = str(error).splitlines()
+        assert lines
+        assert all(line.startswith(f"{source}: scaleplan:") for line in lines), lines
