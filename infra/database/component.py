@@ -225,6 +225,9 @@ class Postgres(pulumi.ComponentResource):
                 port=POSTGRES_PORT,
                 ca_cert_identifier=CA_CERTIFICATE,
                 storage_type="gp3",
+                # Ignored at creation (a replica starts with its source's storage), stated so
+                # that the plan and the cost estimate see the storage AWS bills for it.
+                allocated_storage=cfg.allocated_storage_gib,
                 max_allocated_storage=cfg.max_allocated_storage_gib,
                 storage_encrypted=True,
                 kms_key_id=args.kms_key_arn,

@@ -1,0 +1,136 @@
+"""The plan's data tier section: PostgreSQL and cache sizing as declared, with connection budget."""
+
+from __future__ import annotations
+
+from infra.config import PhaseConfig
+from infra.plan.capture import CapturedResource, ProgramRun
+from infra.plan.sections import Cell, Section, register
+
+INSTANCE = "aws:rds/instance:Instance"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+COLUMNS = (
+    "resource",
+    "class",
+    "vCPUs",
+    "memory GiB",
+    "Multi-AZ",
+    "zone",
+    "storage GiB",
+    "max_connections",
+    "shards x nodes",
+)
+
+
+def _database_rows(config: PhaseConfig, instances: list[CapturedResource]) -> list[list[Cell]]:
+    database = config.database
+    spec = database.instance
+    budget = database.connection_budget()
+    storage = f"{database.allocated_storage_gib} -> {database.max_allocated_storage_gib} gp3"
+    rows: list[list[Cell]] = []
+    for instance in sorted(instances, key=lambda r: ("replicateSourceDb" in r.inputs, r.name)):
+        inputs = instance.inputs
+        replica = "replicateSourceDb" in inputs
+        rows.append(
+            [
+                instance.name,
+                str(inputs["instanceClass"]),
+                spec.vcpus,
+                spec.memory_gib,
+                bool(inputs.get("multiAz")),
+                str(inputs.get("availabilityZone", "AWS-placed (Multi-AZ)" if not replica else "")),
+                storage,
+                budget.max_connections,
+                None,
+            ]
+        )
+    return rows
+
+
+def _cache_row(config: PhaseConfig, group: CapturedResource) -> list[Cell]:
+    cache = config.cache
+    inputs = group.inputs
+    if "numNodeGroups" in inputs:  # cluster mode
+        shards, per_shard = int(inputs["numNodeGroups"]), 1 + int(inputs.get("replicasPerNodeGroup", 0))
+    else:
+        shards, per_shard = 1, int(inputs.get("numCacheClusters", 1))
+    return [
+        group.name,
+        f"{inputs['nodeType']} ({cache.engine.value} {cache.engine_version})",
+        cache.node.vcpus,
+        cache.node.memory_gib,
+        bool(inputs.get("multiAzEnabled")),
+        "spread by ElastiCache",
+        None,
+        None,
+        f"{shards} x {per_shard} ({cache.cluster_mode.value})",
+    ]
+
+
+@register
+def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
+    """The PostgreSQL primary and replicas, and the cache, as the program declared them.
+
+    Fails when the declared resources disagree with the stack file (a class, a replica count
+    or a shard count lost on the way), since the plan would then misreport the phase.
+    """
+    database, cache = config.database, config.cache
+    instances = [r for r in run.of_type(INSTANCE) if r.name.startswith("database-")]
+    groups = run.of_type(REPLICATION_GROUP)
+    rows = _database_rows(config, instances)
+    rows.extend(_cache_row(config, group) for group in groups)
+
+    problems = []
+    if len(instances) != 1 + database.read_replica_count:
+        problems.append(
+            f"declared {len(instances)} PostgreSQL instances, the stack file asks for 1 + {database.read_replica_count}"
+        )
+    if any(r.inputs["instanceClass"] != database.instance_class for r in instances):
+        problems.append(f"a declared instance is not {database.instance_class}")
+    if len(groups) != 1:
+        problems.append(f"declared {len(groups)} cache replication groups, expected 1")
+    elif groups[0].inputs.get("numNodeGroups", 1) != cache.shards:
+        problems.append(
+            f"declared {groups[0].inputs.get('numNodeGroups')} cache shards, the stack file asks for {cache.shards}"
+        )
+
+    budget = database.connection_budget()
+    notes = [
+        f"PostgreSQL {database.engine_version} ({database.parameter_group_family}): max_connections "
+        f"{budget.max_connections} from {database.instance.memory_gib} GiB, {budget.reserved} reserved, "
+        f"{budget.available} for pools",
+        f"backups: point-in-time {database.backup_retention_days} days; daily snapshots kept "
+        f"{database.snapshot_retention_days} days in a CMK-encrypted AWS Backup vault",
+        f"cache: {cache.node_count} nodes, {cache.shards * cache.node.memory_gib:.2f} GiB of data memory, "
+        f"{cache.maxmemory_policy.value}, TLS required, AUTH token in Secrets Manager",
+        *problems,
+    ]
+    return Section(
+        title="Data tier",
+        columns=COLUMNS,
+        rows=rows,
+        notes=notes,
+        failed=bool(problems),
+        data={
+            "database_class": database.instance_class,
+            "read_replicas": database.read_replica_count,
+            "max_connections": budget.max_connections,
+            "cache_nodes": cache.node_count,
+            "detail": {
+                "database": {
+                    "vcpus": database.instance.vcpus,
+                    "memory_gib": database.instance.memory_gib,
+                    "multi_az": database.multi_az,
+                    "allocated_storage_gib": database.allocated_storage_gib,
+                    "max_allocated_storage_gib": database.max_allocated_storage_gib,
+                    "reserved_connections": budget.reserved,
+                },
+                "cache": {
+                    "engine": cache.engine.value,
+                    "node_type": cache.node_type,
+                    "shards": cache.shards,
+                    "replicas_per_shard": cache.replicas_per_shard,
+                    "multi_az": cache.multi_az,
+                },
+            },
+        },
+    )

@@ -1,0 +1,70 @@
+"""The plan's data tier section for every phase, and its failure when the run disagrees."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from infra.database.plan_section import data_tier_section
+from infra.plan.capture import ProgramRun
+from infra.plan.sections import section_builders
+from tests.conftest import PHASES, built_phase, phase_config
+
+
+def test_section_is_registered() -> None:
+    assert data_tier_section in section_builders()
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_section_shows_each_instance_and_the_cache(phase: str) -> None:
+    config = phase_config(phase)
+    section = data_tier_section(config, built_phase(phase))
+    assert not section.failed
+    names = [row[0] for row in section.rows]
+    replicas = [f"database-replica-{i}" for i in range(1, config.database.read_replica_count + 1)]
+    assert names == ["database-primary", *replicas, "cache-replication-group"]
+    primary = section.rows[0]
+    budget = config.database.connection_budget()
+    assert primary[1:5] == [
+        config.database.instance_class,
+        config.database.instance.vcpus,
+        config.database.instance.memory_gib,
+        True,
+    ]
+    assert primary[7] == budget.max_connections
+    cache = section.rows[-1]
+    assert cache[8] == f"{config.cache.shards} x {1 + config.cache.replicas_per_shard} (enabled)"
+    assert section.data["max_connections"] == budget.max_connections
+    assert section.data["cache_nodes"] == config.cache.node_count
+
+
+def test_optimize_figures() -> None:
+    section = data_tier_section(phase_config("optimize"), built_phase("optimize"))
+    assert [row[5] for row in section.rows[1:4]] == ["us-east-1b", "us-east-1c", "us-east-1a"]
+    assert section.notes[0] == "PostgreSQL 16 (postgres16): max_connections 256 from 16 GiB, 10 reserved, 246 for pools"
+    assert section.rows[-1][8] == "3 x 3 (enabled)"
+
+
+def test_section_fails_when_a_replica_is_missing_from_the_run() -> None:
+    run = built_phase("optimize")
+    without = ProgramRun(
+        resources=tuple(r for r in run.resources if r.name != "database-replica-3"),
+        stack_outputs=run.stack_outputs,
+    )
+    section = data_tier_section(phase_config("optimize"), without)
+    assert section.failed
+    assert "declared 3 PostgreSQL instances, the stack file asks for 1 + 3" in section.notes
+
+
+def test_section_fails_when_a_class_differs_from_the_stack_file() -> None:
+    run = built_phase("growth")
+    changed = tuple(
+        dataclasses.replace(r, inputs={**r.inputs, "instanceClass": "db.r7g.large"})
+        if r.name == "database-primary"
+        else r
+        for r in run.resources
+    )
+    section = data_tier_section(phase_config("growth"), ProgramRun(resources=changed, stack_outputs={}))
+    assert section.failed
+    assert "a declared instance is not db.t4g.large" in section.notes
