@@ -12,14 +12,18 @@ import pulumi_kubernetes as k8s
 
 from infra.cache.component import Cache, CacheArgs
 from infra.capacity import demand
+from infra.compute.asg import ApplicationAutoScaling, ApplicationAutoScalingArgs
 from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
 from infra.compute.eks_addons import ClusterAddons, ClusterAddonsArgs
+from infra.compute.load_balancer import LoadBalancer, LoadBalancerArgs, target_type_for
 from infra.compute.node_pools import NodePools, NodePoolsArgs
+from infra.compute.security_groups import ApplicationSecurityGroups, ApplicationSecurityGroupsArgs
 from infra.compute.sizing import desired_sizes
 from infra.config import PhaseConfig
 from infra.database.component import Postgres, PostgresArgs
 from infra.edge.component import Edge, EdgeArgs
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
+from infra.naming import Service, physical_name
 from infra.network.component import Network, NetworkArgs
 from infra.platform.component import Platform, PlatformArgs
 from infra.platform.provider import kubernetes_provider
@@ -40,6 +44,16 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class RequestPath:
+    """Internet -> load balancer -> application: present in every phase."""
+
+    security_groups: ApplicationSecurityGroups
+    load_balancer: LoadBalancer
+    auto_scaling: ApplicationAutoScaling | None
+    """Present when the stack file has ``scaleplan:compute.auto_scaling_group``."""
+
+
+@dataclass(frozen=True)
 class Phase:
     """The top-level components of a built phase, for exports and tests."""
 
@@ -47,6 +61,7 @@ class Phase:
     network: Network
     database: Postgres
     cache: Cache
+    request_path: RequestPath
     kubernetes: Kubernetes | None = None
     """Present when the stack file has ``scaleplan:eks``."""
 
@@ -102,10 +117,14 @@ def build_phase(config: PhaseConfig) -> Phase:
         aws_default=aws_default,
     )
 
-    # Security groups allowed into the data tier, by stable name. Connect the application
-    # ("app") and PgBouncer ("pgbouncer") groups here when their components land; until then
-    # nothing can reach the database, which is the safe failure.
-    data_clients: dict[str, pulumi.Input[str]] = {}
+    request_path = _build_request_path(
+        config, network=network, account_id=account_id, logs_kms_key_arn=keys.keys["logs"].arn, tags=tags, on_aws=on_aws
+    )
+
+    # Security groups allowed into the data tier, by stable name. Connect the PgBouncer
+    # ("pgbouncer") group here when its component lands; until then only the application can
+    # reach the database.
+    data_clients: dict[str, pulumi.Input[str]] = {"app": request_path.security_groups.app_security_group_id}
     if kubernetes is not None:
         # EKS nodes carry the cluster security group: PgBouncer and application pods reach the
         # data tier through it.
@@ -155,6 +174,8 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("environment", env.name)
     pulumi.export("vpc_id", network.vpc_id)
     pulumi.export("private_subnet_ids", network.private_subnet_ids)
+    pulumi.export("alb_dns_name", request_path.load_balancer.dns_name)
+    pulumi.export("app_security_group_id", request_path.security_groups.app_security_group_id)
     pulumi.export("database_address", database.address)
     pulumi.export("database_port", database.port)
     pulumi.export("database_replica_addresses", database.replica_addresses)
@@ -163,7 +184,9 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("media_cdn_hostname", edge.media_hostname)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     pulumi.export("required_vcpus", load.required_vcpus)
-    return Phase(keys=keys, network=network, database=database, cache=cache, kubernetes=kubernetes)
+    return Phase(
+        keys=keys, network=network, database=database, cache=cache, request_path=request_path, kubernetes=kubernetes
+    )
 
 
 def _build_kubernetes(
@@ -250,3 +273,66 @@ def _build_kubernetes(
     pulumi.export("cluster_name", cluster.cluster_name)
     pulumi.export("cluster_endpoint", cluster.endpoint)
     return Kubernetes(cluster=cluster, node_pools=node_pools, addons=addons, provider=provider, platform=platform)
+
+
+def _build_request_path(
+    config: PhaseConfig,
+    *,
+    network: Network,
+    account_id: pulumi.Output[str],
+    logs_kms_key_arn: pulumi.Output[str],
+    tags: dict[str, str],
+    on_aws: pulumi.ResourceOptions,
+) -> RequestPath:
+    """Security groups and the ALB always; the Auto Scaling group when the stack file has one."""
+    env = config.environment
+    group_config = config.compute.auto_scaling_group
+    security_groups = ApplicationSecurityGroups(
+        "app-sg",
+        ApplicationSecurityGroupsArgs(
+            environment=env.name,
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            app_port=config.load_balancer.target_port,
+            tags=tags,
+        ),
+        opts=on_aws,
+    )
+    # EKS phases bind their Services to the ip target groups with a TargetGroupBinding
+    # (LoadBalancerArgs.kubernetes) once the application's namespace and Services exist.
+    load_balancer = LoadBalancer(
+        "alb",
+        LoadBalancerArgs(
+            config=config.load_balancer,
+            environment=env.name,
+            region=env.region,
+            account_id=account_id,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=list(network.public_subnet_ids.values()),
+            security_group_id=security_groups.alb_security_group_id,
+            target_type=target_type_for(runs_auto_scaling_group=group_config is not None),
+            tags=tags,
+        ),
+        opts=on_aws,
+    )
+    auto_scaling = None
+    if group_config is not None:
+        auto_scaling = ApplicationAutoScaling(
+            "app",
+            ApplicationAutoScalingArgs(
+                config=group_config,
+                environment=env.name,
+                region=env.region,
+                account_id=account_id,
+                private_subnet_ids=list(network.private_subnet_ids.values()),
+                security_group_id=security_groups.app_security_group_id,
+                target_group_arns=load_balancer.target_group_arns,
+                load_balancer_arn_suffix=load_balancer.arn_suffix,
+                target_group_arn_suffixes=load_balancer.target_group_arn_suffixes,
+                logs_kms_key_arn=logs_kms_key_arn,
+                secret_name_prefix=physical_name(env.name, "app", service=Service.SECRET),
+                tags=tags,
+            ),
+            opts=on_aws,
+        )
+    return RequestPath(security_groups=security_groups, load_balancer=load_balancer, auto_scaling=auto_scaling)

@@ -70,6 +70,13 @@ class PhaseConfig(ConfigModel):
             )
         group = self.compute.auto_scaling_group
         if group is not None:
+            if group.container.port != self.load_balancer.target_port:
+                raise field_error(
+                    "compute.auto_scaling_group.container.port",
+                    f"must equal scaleplan:load_balancer.target_port ({self.load_balancer.target_port}): the "
+                    f"container uses the host network, so that it reaches IMDSv2 with hop limit 1 "
+                    f"(got {group.container.port})",
+                )
             for slot in self.load_balancer.weights.live_slots():
                 if slot not in group.container.images:
                     raise field_error(

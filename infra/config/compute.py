@@ -12,6 +12,7 @@ from infra.catalog import ec2_instance_types
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.load_balancer import Port, Slot
+from infra.config.network import LOG_RETENTION_DAYS
 from infra.config.node_pools import (
     FROM_CAPACITY,
     DesiredSize,
@@ -130,11 +131,19 @@ class AutoScalingGroupConfig(ConfigModel):
     """Time a new instance has to pull the image and start before failed health checks count."""
     instance_refresh_min_healthy_percent: Annotated[int, Field(ge=0, le=100)] = 90
     """Share of capacity that stays in service while a changed launch template rolls out."""
+    log_retention_days: Annotated[int, Field(ge=1, le=3653)] = 30
+    """Retention of the application's CloudWatch log group (a CloudWatch Logs retention value)."""
 
     @model_validator(mode="after")
     def _valid(self) -> AutoScalingGroupConfig:
         _check_instance_type("instance_type", self.instance_type)
         _check_range(self.min_size, self.desired_capacity, self.max_size, "desired_capacity")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise field_error(
+                "log_retention_days",
+                f"must be a CloudWatch Logs retention period, one of {', '.join(map(str, LOG_RETENTION_DAYS))} "
+                f"(got {self.log_retention_days})",
+            )
         return self
 
     def max_vcpus(self) -> int:

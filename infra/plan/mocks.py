@@ -82,6 +82,23 @@ def _eks_cluster(name: str, inputs: Mapping[str, Any], region: str) -> dict[str,
     }
 
 
+# Route 53 zone of ALB DNS names per region (AWS, "Elastic Load Balancing endpoints and quotas").
+_ALB_HOSTED_ZONE_IDS = {"us-east-1": "Z35SXDOTRQ7X7K", "us-east-2": "Z3AADJGX6KTTL2", "us-west-2": "Z1H1FL5HABSF5"}
+
+
+def _load_balancer(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """What ELB computes for an ALB: ARN, the CloudWatch dimension suffix, DNS name and zone."""
+    lb = _name_or(inputs, name)
+    suffix = f"app/{lb}/{_hex(name, 16)}"
+    return {
+        "arn": _arn("elasticloadbalancing", region, f"loadbalancer/{suffix}"),
+        "arnSuffix": suffix,
+        "dnsName": f"{lb}-{int(_hex(name, 8), 16) % 10**10}.{region}.elb.amazonaws.com",
+        "zoneId": _ALB_HOSTED_ZONE_IDS.get(region, "Z35SXDOTRQ7X7K"),
+        "vpcId": f"vpc-{_hex(name + 'vpc')}",
+    }
+
+
 # Computed outputs per type token. Extend this table when a component reads back a property
 # that the provider computes; keep values shaped like the real service's.
 COMPUTED: dict[str, ComputedOutputs] = {
@@ -107,6 +124,35 @@ COMPUTED: dict[str, ComputedOutputs] = {
     "aws:ec2/securityGroup:SecurityGroup": lambda n, i, r: {
         "arn": _arn("ec2", r, f"security-group/sg-{_hex(n)}"),
         "ownerId": ACCOUNT_ID,
+    },
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": lambda n, i, r: {
+        "arn": _arn("elasticloadbalancing", r, f"targetgroup/{_name_or(i, n)}/{_hex(n, 16)}"),
+        "arnSuffix": f"targetgroup/{_name_or(i, n)}/{_hex(n, 16)}",
+    },
+    "aws:lb/listener:Listener": lambda n, i, r: {
+        "arn": str(i.get("loadBalancerArn", "")).replace(":loadbalancer/", ":listener/") + f"/{_hex(n, 16)}",
+    },
+    "aws:autoscaling/group:Group": lambda n, i, r: {
+        "arn": _arn("autoscaling", r, f"autoScalingGroup:{_uuid(n)}:autoScalingGroupName/{_name_or(i, n)}"),
+    },
+    "aws:autoscaling/policy:Policy": lambda n, i, r: {
+        "arn": _arn(
+            "autoscaling",
+            r,
+            f"scalingPolicy:{_uuid(n)}:autoScalingGroupName/{i.get('autoscalingGroupName')}"
+            f":policyName/{_name_or(i, n)}",
+        ),
+    },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, r: {
+        "arn": _arn("cloudwatch", r, f"alarm:{_name_or(i, n)}"),
+    },
+    "aws:s3/bucket:Bucket": lambda n, i, r: {
+        "arn": f"arn:aws:s3:::{i.get('bucket', n)}",
+        "bucketDomainName": f"{i.get('bucket', n)}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{i.get('bucket', n)}.s3.{r}.amazonaws.com",
+        "region": r,
+        "hostedZoneId": "Z3AQBSTGFYJSTF",
     },
     "aws:kms/key:Key": lambda n, i, r: {
         "arn": _arn("kms", r, f"key/{_uuid(n)}"),

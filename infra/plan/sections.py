@@ -43,6 +43,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "infra.plan.resources_section",
     "infra.plan.capacity_section",
     "infra.compute.plan_section",
+    "infra.compute.traffic_section",
     "infra.database.plan_section",
     "infra.cost.section",
     "infra.policy.section",

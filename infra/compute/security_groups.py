@@ -1,0 +1,140 @@
+"""Security groups of the request path: internet -> ALB -> application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.naming import Service, physical_name
+from infra.tagging import with_name
+
+ANYWHERE_IPV4 = "0.0.0.0/0"
+LISTENER_PORTS = {"http": 80, "https": 443}
+"""The only ports open to the internet, and only on the load balancer's group."""
+LOAD_BALANCER_ROLE_TAG = {"scaleplan:role": "load-balancer"}
+"""Marks the one group the security pack lets the internet reach (on ``LISTENER_PORTS`` only)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationSecurityGroupsArgs:
+    environment: str
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    """Application egress inside the VPC (database, cache, pooler) is limited to this range."""
+    app_port: int
+    """Port the application listens on; the only port the ALB may reach it on."""
+    tags: Mapping[str, str]
+
+
+class ApplicationSecurityGroups(pulumi.ComponentResource):
+    """The ALB group (HTTP/HTTPS from the internet) and the app group (app port from the ALB only).
+
+    Rules are separate ``aws.vpc`` rule resources, each with a description, so a teammate can add
+    a rule to a group (the data tier lets the app group in) without rewriting the group. No group
+    here or elsewhere may take ingress from 0.0.0.0/0 except the ALB's on 80 and 443.
+
+    Egress: the ALB reaches only the app group on the app port; the app reaches HTTPS anywhere
+    (AWS APIs, the image registry, through NAT or endpoints) and TCP inside the VPC (the data
+    tier's own groups decide who they accept).
+    """
+
+    alb_security_group_id: pulumi.Output[str]
+    """Group of the load balancer."""
+    app_security_group_id: pulumi.Output[str]
+    """Group of the application instances or pods; the data tier allows ingress from it."""
+
+    def __init__(
+        self, name: str, args: ApplicationSecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("scaleplan:compute:ApplicationSecurityGroups", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        alb_name = physical_name(args.environment, "alb", service=Service.SECURITY_GROUP)
+        app_name = physical_name(args.environment, "app", service=Service.SECURITY_GROUP)
+
+        alb = aws.ec2.SecurityGroup(
+            f"{name}-alb",
+            name=alb_name,
+            description="Public ALB: HTTP and HTTPS from the internet, forwards to the app group only",
+            vpc_id=args.vpc_id,
+            revoke_rules_on_delete=True,
+            tags={**with_name(args.tags, alb_name), **LOAD_BALANCER_ROLE_TAG},
+            opts=child,
+        )
+        app = aws.ec2.SecurityGroup(
+            f"{name}-app",
+            name=app_name,
+            description=f"Application: port {args.app_port} from the ALB only",
+            vpc_id=args.vpc_id,
+            revoke_rules_on_delete=True,
+            tags=with_name(args.tags, app_name),
+            opts=child,
+        )
+
+        for listener, port in LISTENER_PORTS.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-{listener}-in",
+                security_group_id=alb.id,
+                description=f"{listener.upper()} from the internet to the public load balancer",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=ANYWHERE_IPV4,
+                tags=with_name(args.tags, f"{alb_name}-{listener}-in"),
+                opts=child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-app",
+            security_group_id=alb.id,
+            description=f"Forward requests and health checks to the app group on {args.app_port}",
+            ip_protocol="tcp",
+            from_port=args.app_port,
+            to_port=args.app_port,
+            referenced_security_group_id=app.id,
+            tags=with_name(args.tags, f"{alb_name}-to-app"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-app-from-alb",
+            security_group_id=app.id,
+            description=f"Requests and health checks from the ALB on {args.app_port}",
+            ip_protocol="tcp",
+            from_port=args.app_port,
+            to_port=args.app_port,
+            referenced_security_group_id=alb.id,
+            tags=with_name(args.tags, f"{app_name}-from-alb"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-app-https-out",
+            security_group_id=app.id,
+            description="HTTPS to AWS APIs and the image registry (through NAT or VPC endpoints)",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=ANYWHERE_IPV4,
+            tags=with_name(args.tags, f"{app_name}-https-out"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-app-vpc-out",
+            security_group_id=app.id,
+            description="TCP to data-tier services in the VPC; their own groups decide whom they accept",
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            cidr_ipv4=args.vpc_cidr,
+            tags=with_name(args.tags, f"{app_name}-vpc-out"),
+            opts=child,
+        )
+
+        self.alb_security_group_id = alb.id
+        self.app_security_group_id = app.id
+        self.register_outputs(
+            {
+                "alb_security_group_id": self.alb_security_group_id,
+                "app_security_group_id": self.app_security_group_id,
+            }
+        )
