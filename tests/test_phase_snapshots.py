@@ -14,6 +14,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -106,14 +107,19 @@ def _leaves(value: Any, path: str = "") -> list[tuple[str, str]]:
     return []
 
 
+_HANDLE = re.compile(r"(?:^|[.\]])(?:id|\w*Id|arn|\w*Arn|\w*[eE]ndpoint|issuer|\w*Url|dnsName|address|data)$")
+"""Output properties that other resources hold as references: IDs, ARNs, endpoints."""
+
+
 def _references(run: ProgramRun) -> dict[str, str]:
     """Provider-computed values (IDs, ARNs, nested ones too) -> ``<logical name.property>``."""
     refs: dict[str, str] = {}
     for resource in run.resources:
         given = {text for _, text in _leaves(dict(resource.inputs))}
         for path, text in _leaves(dict(resource.outputs)):
-            # The mock account ID is in every ARN: it is not a reference to anything.
-            if text in given or text == ACCOUNT_ID or len(text) < 8:
+            # The mock account ID is in every ARN: it is not a reference to anything. Other
+            # computed values (a replica's inherited engine name) are plain words, not handles.
+            if text in given or text == ACCOUNT_ID or len(text) < 8 or not _HANDLE.search(path):
                 continue
             refs.setdefault(text, f"<{resource.name}.{path}>")
     return refs
