@@ -309,3 +309,18 @@ def test_each_phase_has_one_protected_rotating_key_and_alias_per_purpose(phase: 
         assert key.inputs["deletionWindowInDays"] == 30
         assert aliases[purpose].inputs["name"] == f"alias/{env}-{purpose}"
         assert aliases[purpose].inputs["targetKeyId"] == key.outputs["keyId"]
+
+
+def test_each_phase_routes_private_subnets_by_its_nat_strategy_inside_one_vpc(phase: str) -> None:
+    config = phase_config(phase).network
+    run = built_phase(phase)
+    zones = config.availability_zones
+    expected = {
+        NatStrategy.NONE: dict.fromkeys(zones),
+        NatStrategy.SINGLE: dict.fromkeys(zones, zones[0]),
+        NatStrategy.ONE_PER_AZ: {az: az for az in zones},
+    }[config.nat_strategy]
+    assert default_route_nat_zone(run) == expected
+    cidrs = sorted(IPv4Network(s.inputs["cidrBlock"]) for s in run.of_type(SUBNET))
+    assert all(cidr.subnet_of(config.vpc_cidr) for cidr in cidrs)
+    assert not any(a.overlaps(b) for a, b in itertools.pairwise(cidrs))

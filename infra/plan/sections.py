@@ -45,6 +45,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "infra.compute.plan_section",
     "infra.compute.traffic_section",
     "infra.database.plan_section",
+    "infra.edge.plan_section",
     "infra.cost.section",
     "infra.policy.section",
 )
