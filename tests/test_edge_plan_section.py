@@ -1,0 +1,78 @@
+"""The plan's edge section, built from each phase's config and mocked run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from infra.edge.plan_section import duration, edge_section
+from infra.plan.capture import ProgramRun
+from infra.plan.sections import section_builders
+from tests.conftest import built_phase, phase_config
+
+
+def test_edge_section_is_registered() -> None:
+    assert edge_section in section_builders()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(2_592_000, "30 d"), (86_400, "1 d"), (3600, "1 h"), (60, "1 min"), (90, "90 s"), (10, "10 s")]
+)
+def test_duration_reads_as_a_person_writes_it(seconds: int, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_growth_section_lists_buckets_domain_ttls_and_limits() -> None:
+    section = edge_section(phase_config("growth"), built_phase("growth"))
+    assert section.title == "Edge (Cloudflare)"
+    assert not section.failed
+    assert [list(row) for row in section.rows] == [
+        ["bucket", "media", "ftw-prod-media (enam)", "Standard, abort uploads after 7 d; InfrequentAccess after 90 d"],
+        ["bucket", "documents", "ftw-prod-documents (enam)", "Standard, abort uploads after 7 d"],
+        ["cdn domain", "media", "media.fairtradeworker.example", "min TLS 1.2"],
+        ["cache", "media", "media.fairtradeworker.example /", "edge 30 d, browser 1 d"],
+        ["cache", "static-assets", "app.fairtradeworker.example /assets/", "edge 1 d, browser 1 d"],
+        ["rate limit", "anonymous", "/api/public/, /auth/", "60 / 1 min per IP, then block for 1 min"],
+        ["rate limit", "authenticated", "/api/", "200 / 1 min per IP, then block for 1 min"],
+    ]
+    assert section.notes == [
+        "zone fairtradeworker.example on the pro plan: 2 of 2 rate limiting rule(s) used; cache TTLs >= 1 h"
+    ]
+    assert section.data == {
+        "zone_plan": "pro",
+        "rate_limit_rules": 2,
+        "rate_limit_budget": 2,
+        "buckets": 2,
+        "media_hostname": "media.fairtradeworker.example",
+    }
+
+
+def test_foundation_section_shows_the_free_plan_budget() -> None:
+    section = edge_section(phase_config("foundation"), built_phase("foundation"))
+    assert ["rate limit", "anonymous", "/api/public/, /auth/", "10 / 10 s per IP, then block for 10 s"] in [
+        list(row) for row in section.rows
+    ]
+    assert section.data["rate_limit_budget"] == 1
+    assert section.notes[0].endswith("1 of 1 rate limiting rule(s) used; cache TTLs >= 2 h")
+
+
+def test_section_fails_when_a_declared_bucket_is_unprotected() -> None:
+    run = built_phase("growth")
+    resources = tuple(
+        dataclasses.replace(r, protect=False) if r.name == "edge-documents" else r for r in run.resources
+    )
+    section = edge_section(phase_config("growth"), ProgramRun(resources=resources, stack_outputs=run.stack_outputs))
+    assert section.failed
+    assert section.notes[1:] == ["bucket ftw-prod-documents is not protected"]
+
+
+def test_section_fails_when_a_rate_limit_rule_is_missing() -> None:
+    run = built_phase("growth")
+    resources = tuple(r for r in run.resources if r.name != "edge-rate-limits")
+    section = edge_section(phase_config("growth"), ProgramRun(resources=resources, stack_outputs=run.stack_outputs))
+    assert section.failed
+    assert section.notes[1:] == [
+        "role anonymous has no rate limiting rule",
+        "role authenticated has no rate limiting rule",
+    ]
