@@ -25,6 +25,7 @@ from infra.edge.component import Edge, EdgeArgs
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
 from infra.naming import Service, physical_name
 from infra.network.component import Network, NetworkArgs
+from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
 from infra.platform.component import Platform, PlatformArgs
 from infra.platform.provider import kubernetes_provider
 from infra.providers import aws_provider
@@ -64,6 +65,8 @@ class Phase:
     request_path: RequestPath
     kubernetes: Kubernetes | None = None
     """Present when the stack file has ``scaleplan:eks``."""
+    pgbouncer: PgBouncer | None = None
+    """Present when the stack file has ``scaleplan:pgbouncer`` (which requires ``scaleplan:eks``)."""
 
 
 def build_phase(config: PhaseConfig) -> Phase:
@@ -169,6 +172,30 @@ def build_phase(config: PhaseConfig) -> Phase:
         opts=pulumi.ResourceOptions(providers=[cloudflare_default]),
     )
 
+    pgbouncer = None
+    if config.pgbouncer is not None and kubernetes is not None:
+        pgbouncer = PgBouncer(
+            "pgbouncer",
+            PgBouncerArgs(
+                config=config.pgbouncer,
+                environment=env.name,
+                region=env.region,
+                tags=tags,
+                provider=kubernetes.provider,
+                oidc=kubernetes.cluster.oidc,
+                primary_host=database.address,
+                replica_hosts=[database.replica_addresses[key] for key in sorted(database.replica_addresses)],
+                port=database.port,
+                database_name=config.database.database_name,
+                master_secret_arn=database.master_user_secret_arn,
+                master_secret_kms_key_arn=keys.keys["database"].arn,
+                server_ca_bundle_pem=rds_ca_bundle(env.region),
+            ),
+            # Charts need nodes to run on, and the platform waits for the node pools and add-ons.
+            opts=pulumi.ResourceOptions(providers=[aws_default, kubernetes.provider], depends_on=[kubernetes.platform]),
+        )
+        pulumi.export("pgbouncer_hosts", pgbouncer.service_hosts)
+
     load = demand(config.capacity)
     pulumi.export("phase", env.phase.value)
     pulumi.export("environment", env.name)
@@ -185,7 +212,13 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     pulumi.export("required_vcpus", load.required_vcpus)
     return Phase(
-        keys=keys, network=network, database=database, cache=cache, request_path=request_path, kubernetes=kubernetes
+        keys=keys,
+        network=network,
+        database=database,
+        cache=cache,
+        request_path=request_path,
+        kubernetes=kubernetes,
+        pgbouncer=pgbouncer,
     )
 
 
