@@ -105,7 +105,9 @@ class PhaseConfig(ConfigModel):
         if pgbouncer is None:
             return self
         if self.eks is None:
-            raise field_error("pgbouncer", "runs on EKS, but this phase has no scaleplan:eks; remove it or add a cluster")
+            raise field_error(
+                "pgbouncer", "runs on EKS, but this phase has no scaleplan:eks; remove it or add a cluster"
+            )
         if pgbouncer.read_only_pool is not None and self.database.read_replica_count == 0:
             raise field_error(
                 "pgbouncer.read_only_pool",
