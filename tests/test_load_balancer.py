@@ -12,6 +12,9 @@ from typing import Any
 import pulumi_kubernetes as k8s
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from infra.compute.load_balancer import (
     KubernetesTargets,
@@ -24,7 +27,7 @@ from infra.compute.load_balancer import (
 )
 from infra.config import PhaseConfig
 from infra.config.errors import PhaseConfigError
-from infra.config.load_balancer import LoadBalancerConfig, Slot
+from infra.config.load_balancer import LoadBalancerConfig, Slot, TrafficWeights
 from infra.config.loader import parse_phase_config
 from infra.plan.capture import ProgramRun, run_program
 from tests.conftest import built_phase, phase_config, stack_file
@@ -331,3 +334,15 @@ def test_rejects_a_health_check_timeout_not_below_its_interval() -> None:
         "Pulumi.test.yaml: scaleplan:load_balancer.health_check.timeout_seconds: "
         "must be less than interval_seconds (5) (got 5)"
     ]
+
+
+@given(blue=st.integers(min_value=0, max_value=100), green=st.integers(min_value=0, max_value=100))
+def test_weights_are_accepted_exactly_when_they_are_percentages(blue: int, green: int) -> None:
+    values = json.dumps({"blue": blue, "green": green})
+    if blue + green == 100:
+        weights = TrafficWeights.model_validate_json(values, strict=True)
+        assert weights.live_slots() == tuple(slot for slot in Slot if weights.of(slot) > 0)
+        assert sum(weights.of(slot) for slot in Slot) == 100
+    else:
+        with pytest.raises(ValidationError):
+            TrafficWeights.model_validate_json(values, strict=True)

@@ -134,3 +134,15 @@ def test_phase_graph_alb_to_app_on_the_target_port(phase: str) -> None:
     rule = run.one(INGRESS, "app-sg-app-from-alb").inputs
     assert (rule["securityGroupId"], rule["referencedSecurityGroupId"], rule["fromPort"]) == (app_id, alb_id, port)
     assert run.stack_outputs["app_security_group_id"] == app_id
+
+
+def test_data_tier_lets_the_app_group_in(phase: str) -> None:
+    """The composition hands the app group to the database and cache, which open their port to it."""
+    run = built_phase(phase)
+    app_id = str(run.one(GROUP, "app-sg-app").outputs["id"])
+    from_app = sorted(
+        (rule.name, rule.inputs["fromPort"])
+        for rule in run.of_type(INGRESS)
+        if rule.inputs.get("referencedSecurityGroupId") == app_id
+    )
+    assert from_app == [("cache-from-app", 6379), ("database-from-app", 5432)]
