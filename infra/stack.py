@@ -124,9 +124,8 @@ def build_phase(config: PhaseConfig) -> Phase:
         config, network=network, account_id=account_id, logs_kms_key_arn=keys.keys["logs"].arn, tags=tags, on_aws=on_aws
     )
 
-    # Security groups allowed into the data tier, by stable name. Connect the PgBouncer
-    # ("pgbouncer") group here when its component lands; until then only the application can
-    # reach the database.
+    # Security groups allowed into the data tier (PostgreSQL 5432, cache 6379), by stable name:
+    # the application, and the EKS nodes that PgBouncer and application pods run on.
     data_clients: dict[str, pulumi.Input[str]] = {"app": request_path.security_groups.app_security_group_id}
     if kubernetes is not None:
         # EKS nodes carry the cluster security group: PgBouncer and application pods reach the

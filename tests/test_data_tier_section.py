@@ -8,12 +8,13 @@ import pytest
 
 from infra.database.plan_section import data_tier_section
 from infra.plan.capture import ProgramRun
-from infra.plan.sections import section_builders
+from infra.plan.sections import SECTION_MODULES, SECTIONS
 from tests.conftest import PHASES, built_phase, phase_config
 
 
 def test_section_is_registered() -> None:
-    assert data_tier_section in section_builders()
+    assert "infra.database.plan_section" in SECTION_MODULES
+    assert data_tier_section in SECTIONS
 
 
 @pytest.mark.parametrize("phase", PHASES)

@@ -312,5 +312,8 @@ def test_each_phase_admits_only_security_groups_of_the_stack(phase: str) -> None
     for name, rule in rules.items():
         assert rule["referencedSecurityGroupId"] in known, name
         assert "cidrIpv4" not in rule, name
-    if phase_config(phase).eks is not None:
+    config = phase_config(phase)
+    if config.eks is not None:
         assert {"database-from-eks-nodes", "cache-from-eks-nodes"} <= set(rules)
+    if config.compute.auto_scaling_group is not None:
+        assert {"database-from-app", "cache-from-app"} <= set(rules)

@@ -82,6 +82,15 @@ KNOWN_MIGRATIONS: Mapping[tuple[str, str, str], str] = {}
 """(from phase, to phase, "<resource name>.<property>") -> docs/data-tier.md section that
 documents the migration. Empty: no phase promotion of the four stack files replaces anything."""
 
+KNOWN_REMOVALS: Mapping[tuple[str, str, str], str] = {
+    ("foundation", "growth", "app-ebs"): (
+        "the EC2 Auto Scaling group (foundation only) is retired when the application moves to EKS; "
+        "its protected volume key must be unprotected and scheduled for deletion by hand once no "
+        "volume uses it (owner: request path, infra/compute)"
+    ),
+}
+"""(from phase, to phase, resource name) -> why a stateful resource may go away, and how."""
+
 CACHE_CLUSTER_MODE_MIGRATION = "docs/data-tier.md#migration-cache-to-cluster-mode"
 
 
@@ -140,7 +149,8 @@ PAIRS = list(itertools.pairwise(PHASES))
 
 @pytest.mark.parametrize(("earlier", "later"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
 def test_promotion_keeps_every_stateful_resource(earlier: str, later: str) -> None:
-    assert removed_stateful(built_phase(earlier), built_phase(later)) == []
+    removed = [key.rsplit("::", 1)[1] for key in removed_stateful(built_phase(earlier), built_phase(later))]
+    assert [name for name in removed if (earlier, later, name) not in KNOWN_REMOVALS] == []
 
 
 @pytest.mark.parametrize(("earlier", "later"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
