@@ -360,7 +360,8 @@ def test_phase_runs_an_asg_exactly_when_the_file_has_one(phase: str) -> None:
     for group in groups:
         sizes = (group.inputs["minSize"], group.inputs["desiredCapacity"], group.inputs["maxSize"])
         assert sizes == (group_config.min_size, group_config.desired_capacity, group_config.max_size)
-    thresholds = sorted(alarm.inputs["threshold"] for alarm in run.of_type(ALARM) if alarm.name.startswith("app-"))
+    component = run.one("scaleplan:compute:ApplicationAutoScaling", "app")
+    thresholds = sorted(alarm.inputs["threshold"] for alarm in run.of_type(ALARM) if alarm.parent == component.urn)
     scaling = group_config.scaling
     per_group = sorted(
         [scaling.cpu_scale_out_percent, scaling.cpu_scale_in_percent, scaling.latency_p95_scale_out_seconds]
