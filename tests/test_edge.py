@@ -38,7 +38,10 @@ def edge_config(**overrides: Any) -> EdgeConfig:
         "zone_name": "shop.example",
         "zone_plan": "business",
         "media_domain": "cdn.shop.example",
-        "cors": {"allowed_origins": ["https://shop.example", "https://app.shop.example"], "allowed_methods": ["GET", "PUT"]},
+        "cors": {
+            "allowed_origins": ["https://shop.example", "https://app.shop.example"],
+            "allowed_methods": ["GET", "PUT"],
+        },
         "buckets": {
             "media": {"location_hint": "weur", "infrequent_access_after_days": 60, "expire_after_days": 400},
             "documents": {"location_hint": "weur", "abort_multipart_uploads_after_days": 2},

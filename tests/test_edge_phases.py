@@ -52,7 +52,9 @@ def test_each_phase_declares_the_edge_children_its_file_asks_for(phase: str) -> 
 def test_the_phases_keep_the_same_buckets() -> None:
     # Buckets are stateful: their logical and physical names never change between phases.
     names = {
-        phase: sorted((r.name, r.inputs["name"]) for r in built_phase(phase).of_type("cloudflare:index/r2Bucket:R2Bucket"))
+        phase: sorted(
+            (r.name, r.inputs["name"]) for r in built_phase(phase).of_type("cloudflare:index/r2Bucket:R2Bucket")
+        )
         for phase in ("foundation", "growth", "scale", "optimize")
     }
     assert names["foundation"] == [("edge-documents", "ftw-prod-documents"), ("edge-media", "ftw-prod-media")]
@@ -73,7 +75,9 @@ def test_buckets_are_protected_and_cors_is_https_only(phase: str) -> None:
 def test_tls_settings_and_the_media_domain(phase: str) -> None:
     run = built_phase(phase)
     raw = raw_edge(phase)
-    settings = {r.inputs["settingId"]: r.inputs["value"] for r in run.of_type("cloudflare:index/zoneSetting:ZoneSetting")}
+    settings = {
+        r.inputs["settingId"]: r.inputs["value"] for r in run.of_type("cloudflare:index/zoneSetting:ZoneSetting")
+    }
     assert settings["min_tls_version"] == "1.2"
     assert settings["tls_1_3"] == "on"
     assert settings["always_use_https"] == "on"
@@ -102,7 +106,11 @@ def test_cache_ttls_equal_the_phase_file(phase: str) -> None:
 def test_rate_limits_equal_the_phase_file(phase: str) -> None:
     rules = ruleset(built_phase(phase), "http_ratelimit").inputs["rules"]
     expected = {
-        f"ratelimit_{role}": (limit["requests_per_period"], limit["period_seconds"], limit["mitigation_timeout_seconds"])
+        f"ratelimit_{role}": (
+            limit["requests_per_period"],
+            limit["period_seconds"],
+            limit["mitigation_timeout_seconds"],
+        )
         for role, limit in raw_edge(phase)["rate_limits"].items()
     }
     assert {

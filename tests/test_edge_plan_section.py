@@ -17,7 +17,8 @@ def test_edge_section_is_registered() -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(2_592_000, "30 d"), (86_400, "1 d"), (3600, "1 h"), (60, "1 min"), (90, "90 s"), (10, "10 s")]
+    ("seconds", "text"),
+    [(2_592_000, "30 d"), (86_400, "1 d"), (3600, "1 h"), (60, "1 min"), (90, "90 s"), (10, "10 s")],
 )
 def test_duration_reads_as_a_person_writes_it(seconds: int, text: str) -> None:
     assert duration(seconds) == text
@@ -59,9 +60,7 @@ def test_foundation_section_shows_the_free_plan_budget() -> None:
 
 def test_section_fails_when_a_declared_bucket_is_unprotected() -> None:
     run = built_phase("growth")
-    resources = tuple(
-        dataclasses.replace(r, protect=False) if r.name == "edge-documents" else r for r in run.resources
-    )
+    resources = tuple(dataclasses.replace(r, protect=False) if r.name == "edge-documents" else r for r in run.resources)
     section = edge_section(phase_config("growth"), ProgramRun(resources=resources, stack_outputs=run.stack_outputs))
     assert section.failed
     assert section.notes[1:] == ["bucket ftw-prod-documents is not protected"]

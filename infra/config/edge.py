@@ -248,14 +248,10 @@ class EdgeConfig(ConfigModel):
         hosts = {"media_domain": self.media_domain}
         hosts.update({f"cache_ttls.{key}.hostname": c.hostname for key, c in self.cache_ttls.items()})
         for path, host in hosts.items():
-            if _HOSTNAME.fullmatch(host) is None or not (
-                host == self.zone_name or host.endswith(f".{self.zone_name}")
-            ):
+            if _HOSTNAME.fullmatch(host) is None or not (host == self.zone_name or host.endswith(f".{self.zone_name}")):
                 raise field_error(path, f"must be a hostname in zone {self.zone_name!r} (got {host!r})")
         if "media" not in self.buckets:
-            raise field_error(
-                "buckets", f"needs a 'media' bucket to serve media_domain {self.media_domain!r} from"
-            )
+            raise field_error("buckets", f"needs a 'media' bucket to serve media_domain {self.media_domain!r} from")
         return self
 
     @model_validator(mode="after")
@@ -275,8 +271,7 @@ class EdgeConfig(ConfigModel):
                 if prefix in seen:
                     raise field_error(
                         f"rate_limits.{role.value}.path_prefixes",
-                        f"{prefix!r} is already metered by role {seen[prefix].value!r}; "
-                        "a route belongs to one role",
+                        f"{prefix!r} is already metered by role {seen[prefix].value!r}; a route belongs to one role",
                     )
                 seen[prefix] = role
         return self
@@ -320,4 +315,3 @@ class EdgeConfig(ConfigModel):
                         f"must be one of {', '.join(map(str, allowed))} on the {plan} plan (got {value})",
                     )
         return self
-

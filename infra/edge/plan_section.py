@@ -34,7 +34,9 @@ def _lifecycle_text(rules: list[Mapping[str, Any]]) -> str:
     parts = []
     for rule in rules:
         if "abortMultipartUploadsTransition" in rule:
-            parts.append(f"abort uploads after {duration(rule['abortMultipartUploadsTransition']['condition']['maxAge'])}")
+            parts.append(
+                f"abort uploads after {duration(rule['abortMultipartUploadsTransition']['condition']['maxAge'])}"
+            )
         for transition in rule.get("storageClassTransitions") or []:
             parts.append(f"{transition['storageClass']} after {duration(transition['condition']['maxAge'])}")
         if "deleteObjectsTransition" in rule:

@@ -6,8 +6,10 @@ argument names of ``pulumi_cloudflare`` input types), tested without mocks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
+
+import pulumi_cloudflare as cloudflare
 
 from infra.config.edge import BucketConfig, CacheClass, EdgeConfig, Role, RoleRateLimit
 
@@ -56,7 +58,7 @@ def rate_limit_expressions(rate_limits: Mapping[Role, RoleRateLimit]) -> dict[Ro
     return expressions
 
 
-def cache_rules(cache_ttls: Mapping[str, CacheClass]) -> list[dict[str, Any]]:
+def cache_rules(cache_ttls: Mapping[str, CacheClass]) -> list[cloudflare.RulesetRuleArgsDict]:
     """One ``set_cache_settings`` rule per path class, TTLs overriding the origin's headers.
 
     Cache rules do not stop evaluation: where classes overlap, the later one's TTLs win.
@@ -78,7 +80,7 @@ def cache_rules(cache_ttls: Mapping[str, CacheClass]) -> list[dict[str, Any]]:
     ]
 
 
-def rate_limit_rules(rate_limits: Mapping[Role, RoleRateLimit]) -> list[dict[str, Any]]:
+def rate_limit_rules(rate_limits: Mapping[Role, RoleRateLimit]) -> list[cloudflare.RulesetRuleArgsDict]:
     """One rule per role: at most ``requests_per_period`` per client IP, then ``action``."""
     expressions = rate_limit_expressions(rate_limits)
     return [
@@ -102,10 +104,10 @@ def rate_limit_rules(rate_limits: Mapping[Role, RoleRateLimit]) -> list[dict[str
     ]
 
 
-def lifecycle_rules(bucket: BucketConfig) -> list[dict[str, Any]]:
+def lifecycle_rules(bucket: BucketConfig) -> list[cloudflare.R2BucketLifecycleRuleArgsDict]:
     """Abort stale multipart uploads always; tier and expire objects when the config says so."""
-    every_object = {"prefix": ""}
-    rules: list[dict[str, Any]] = [
+    every_object: cloudflare.R2BucketLifecycleRuleConditionsArgsDict = {"prefix": ""}
+    rules: list[cloudflare.R2BucketLifecycleRuleArgsDict] = [
         {
             "id": "abort-incomplete-multipart-uploads",
             "enabled": True,
@@ -166,7 +168,7 @@ def zone_settings(config: EdgeConfig) -> dict[str, Any]:
     }
 
 
-def cors_rules(config: EdgeConfig) -> Sequence[dict[str, Any]]:
+def cors_rules(config: EdgeConfig) -> list[cloudflare.R2BucketCorsRuleArgsDict]:
     cors = config.cors
     return [
         {
