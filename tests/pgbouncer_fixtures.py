@@ -17,6 +17,7 @@ IMAGE = (
 
 SETTINGS: dict[str, Any] = {
     "image": IMAGE,
+    "image_architecture": "arm64",
     "replicas": 2,
     "autoscaling": {"min_replicas": 2, "max_replicas": 6},
     "pool_mode": "transaction",

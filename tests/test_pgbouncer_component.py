@@ -166,6 +166,10 @@ def test_deployment_is_hardened_and_pinned() -> None:
     assert all(mount["readOnly"] for mount in container["volumeMounts"])
 
 
+def test_pods_run_only_on_nodes_of_the_image_architecture() -> None:
+    assert pod_spec("rw")["nodeSelector"] == {"kubernetes.io/arch": "arm64"}
+
+
 def test_pods_spread_over_zones_strictly_and_hosts_as_possible() -> None:
     spread = {c["topologyKey"]: c["whenUnsatisfiable"] for c in pod_spec("ro")["topologySpreadConstraints"]}
     assert spread == {"topology.kubernetes.io/zone": "DoNotSchedule", "kubernetes.io/hostname": "ScheduleAnyway"}

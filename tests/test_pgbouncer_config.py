@@ -171,3 +171,10 @@ def test_rejects_requests_above_limits() -> None:
         "Pulumi.test.yaml: scaleplan:pgbouncer.resources.cpu_request_millicores: must be <= cpu_limit_millicores "
         "(500) (got 1000)"
     ]
+
+
+def test_rejects_an_image_architecture_no_node_pool_has() -> None:
+    assert problems(scale_with(image_architecture="amd64")) == [
+        "Pulumi.test.yaml: scaleplan:pgbouncer.image_architecture: no node pool runs amd64 (got pools "
+        "base (arm64), burst (arm64)); pin the image digest of an architecture a pool has"
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from infra.capacity import check_capacity, demand
+from infra.catalog import ec2_instance_types
 from infra.config.base import ConfigModel
 from infra.config.budget import BudgetConfig
 from infra.config.cache import CacheConfig
@@ -112,6 +113,17 @@ class PhaseConfig(ConfigModel):
             raise field_error(
                 "pgbouncer.read_only_pool",
                 "pools connections to read replicas, but scaleplan:database.read_replica_count is 0; remove it",
+            )
+        pools = {
+            name: ec2_instance_types()[pool.instance_types[0]].architecture
+            for name, pool in self.compute.node_pools.items()
+        }
+        if pgbouncer.image_architecture.catalog_name not in pools.values():
+            listed = ", ".join(f"{name} ({arch})" for name, arch in pools.items())
+            raise field_error(
+                "pgbouncer.image_architecture",
+                f"no node pool runs {pgbouncer.image_architecture.value} (got pools {listed}); pin the image "
+                "digest of an architecture a pool has",
             )
         # Replicas use the primary's instance class, hence the same budget.
         budget = self.database.connection_budget()

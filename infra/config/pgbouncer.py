@@ -32,6 +32,18 @@ PoolSize = Annotated[int, Field(ge=0, le=1000)]
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 
 
+class ImageArchitecture(enum.StrEnum):
+    """CPU architecture of the pinned image (Kubernetes ``kubernetes.io/arch`` values)."""
+
+    ARM64 = "arm64"
+    AMD64 = "amd64"
+
+    @property
+    def catalog_name(self) -> str:
+        """The name infra/catalog/ec2_instance_types.yaml uses."""
+        return "x86_64" if self is ImageArchitecture.AMD64 else "arm64"
+
+
 class PoolMode(enum.StrEnum):
     """When a server connection goes back to the pool (PgBouncer's ``pool_mode``)."""
 
@@ -115,6 +127,9 @@ class ResourcesConfig(ConfigModel):
 
 class PgBouncerConfig(ConfigModel):
     image: Annotated[str, Field(min_length=1, max_length=512)]
+    image_architecture: ImageArchitecture
+    """The architecture of the manifest the digest names: pods are scheduled only on such
+    nodes, and some node pool must have it."""
     namespace: KubernetesName = "pgbouncer"
     replicas: Annotated[int, Field(ge=2, le=100)]
     """Replicas at creation; the autoscaler moves them between its bounds afterwards."""

@@ -528,6 +528,8 @@ def _pod_template(
                 seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
             ),
             topology_spread_constraints=spread,
+            # The digest names one architecture's manifest: never schedule it on another.
+            node_selector={"kubernetes.io/arch": cfg.image_architecture.value},
             containers=[
                 k8s.core.v1.ContainerArgs(
                     name="pgbouncer",
