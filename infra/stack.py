@@ -20,11 +20,15 @@ from infra.compute.node_pools import NodePools, NodePoolsArgs
 from infra.compute.security_groups import ApplicationSecurityGroups, ApplicationSecurityGroupsArgs
 from infra.compute.sizing import desired_sizes
 from infra.config import PhaseConfig
+from infra.config.cache import ClusterMode
 from infra.database.component import Postgres, PostgresArgs
 from infra.edge.component import Edge, EdgeArgs
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
 from infra.naming import Service, physical_name
 from infra.network.component import Network, NetworkArgs
+from infra.observability.alarms import cache_node_ids
+from infra.observability.component import Operations, OperationsArgs
+from infra.observability.policies import KEY_SERVICE_PRINCIPALS
 from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
 from infra.platform.component import Platform, PlatformArgs
 from infra.platform.provider import kubernetes_provider
@@ -94,6 +98,11 @@ def build_phase(config: PhaseConfig) -> Phase:
                     description="RDS PostgreSQL storage, master password, Performance Insights, backup vault",
                 ),
                 KeyPurpose(name="cache", description="ElastiCache data, snapshots and the AUTH token secret"),
+                KeyPurpose(
+                    name="alerts",
+                    description="SNS alerts topic (CloudWatch alarms and AWS Budgets publish to it)",
+                    service_principals=list(KEY_SERVICE_PRINCIPALS),
+                ),
             ],
             tags=tags,
         ),
@@ -195,6 +204,18 @@ def build_phase(config: PhaseConfig) -> Phase:
         )
         pulumi.export("pgbouncer_hosts", pgbouncer.service_hosts)
 
+    # After everything it watches: alarms name the load balancer, groups, database and cache.
+    operations = _build_operations(
+        config,
+        request_path=request_path,
+        database=database,
+        cache=cache,
+        account_id=account_id,
+        kms_key_arn=keys.keys["alerts"].arn,
+        tags=tags,
+        on_aws=on_aws,
+    )
+
     load = demand(config.capacity)
     pulumi.export("phase", env.phase.value)
     pulumi.export("environment", env.name)
@@ -207,6 +228,7 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("database_replica_addresses", database.replica_addresses)
     pulumi.export("cache_endpoint", cache.endpoint)
     pulumi.export("cache_port", cache.port)
+    pulumi.export("alerts_topic_arn", operations.topic_arn)
     pulumi.export("media_cdn_hostname", edge.media_hostname)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     pulumi.export("required_vcpus", load.required_vcpus)
@@ -368,3 +390,52 @@ def _build_request_path(
             opts=on_aws,
         )
     return RequestPath(security_groups=security_groups, load_balancer=load_balancer, auto_scaling=auto_scaling)
+
+
+def _build_operations(
+    config: PhaseConfig,
+    *,
+    request_path: RequestPath,
+    database: Postgres,
+    cache: Cache,
+    account_id: pulumi.Output[str],
+    kms_key_arn: pulumi.Output[str],
+    tags: dict[str, str],
+    on_aws: pulumi.ResourceOptions,
+) -> Operations:
+    """The alerts topic, the alarms over what this phase runs, and the monthly budget."""
+    env = config.environment
+    auto_scaling = request_path.auto_scaling
+    return Operations(
+        "operations",
+        OperationsArgs(
+            config=config.operations,
+            budget=config.budget,
+            environment=env.name,
+            region=env.region,
+            account_id=account_id,
+            owner_email=env.owner_email,
+            kms_key_arn=kms_key_arn,
+            tags=tags,
+            load_balancer_arn_suffix=request_path.load_balancer.arn_suffix,
+            auto_scaling_group_names=(
+                {slot.value: group for slot, group in auto_scaling.group_names.items()} if auto_scaling else {}
+            ),
+            database_identifier=database.identifier,
+            # Postgres names its replicas physical_name(env, "postgres", <key>); the observability
+            # tests check these against the identifiers the instances are created with.
+            database_replica_identifiers={
+                key: physical_name(env.name, "postgres", key, service=Service.RDS_IDENTIFIER)
+                for key in database.replica_addresses
+            },
+            database_max_connections=config.database.connection_budget().max_connections,
+            database_allocated_storage_gib=config.database.allocated_storage_gib,
+            cache_node_ids=cache_node_ids(
+                cache.replication_group_id,
+                cluster_mode=config.cache.cluster_mode is ClusterMode.ENABLED,
+                shards=config.cache.shards,
+                replicas_per_shard=config.cache.replicas_per_shard,
+            ),
+        ),
+        opts=on_aws,
+    )

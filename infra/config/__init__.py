@@ -23,6 +23,7 @@ from infra.config.environment import EnvironmentConfig, Phase
 from infra.config.errors import PhaseConfigError, field_error
 from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NetworkConfig
+from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.usage import UsageConfig
 from infra.pgbouncer.budget import budget_problems
@@ -48,6 +49,8 @@ class PhaseConfig(ConfigModel):
     """The Cloudflare account and zone, R2 buckets, zone TLS settings, cache and rate-limiting rules."""
     pgbouncer: PgBouncerConfig | None = None
     """The connection pooler on EKS; absent where the application connects to RDS directly."""
+    operations: OperationsConfig
+    """Alarm levels (warning, critical) of the signals watched, and the budget's scope."""
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> PhaseConfig:

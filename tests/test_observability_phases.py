@@ -1,0 +1,230 @@
+"""Operations in every phase built whole under mocks: the alarms follow what the phase runs,
+levels and budget equal the phase file, and every notification reaches the encrypted topic."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.plan.capture import CapturedResource, ProgramRun
+from infra.plan.mocks import ACCOUNT_ID
+from infra.tagging import REQUIRED_TAG_KEYS
+from tests.conftest import PHASES, built_phase, phase_config, stack_file
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPONENT = "scaleplan:observability:Operations"
+GIB = 1024**3
+
+
+@functools.cache
+def phase_file(phase: str) -> dict[str, Any]:
+    """The stack file's ``scaleplan:`` values as written, read without the config models."""
+    config: dict[str, Any] = yaml.safe_load(stack_file(phase).read_text())["config"]
+    return {key.removeprefix("scaleplan:"): value for key, value in config.items()}
+
+
+def component(run: ProgramRun) -> CapturedResource:
+    return run.one(COMPONENT)
+
+
+def children(run: ProgramRun, type_token: str) -> list[CapturedResource]:
+    return [r for r in run.children_of(component(run).urn) if r.type == type_token]
+
+
+def alarms(phase: str) -> dict[str, CapturedResource]:
+    """People-facing alarms by key (logical name without the component's prefix)."""
+    return {a.name.removeprefix("operations-"): a for a in children(built_phase(phase), ALARM)}
+
+
+def levels(values: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(level, values[level]) for level in ("warning", "critical") if level in values]
+
+
+def expected_keys(phase: str) -> set[str]:
+    """Alarm keys the phase file implies, derived here from the file's own words."""
+    file = phase_file(phase)
+    ops = file["operations"]
+    keys = {f"alb-error-rate-{lvl}" for lvl, _ in levels(ops["error_rate_percent"])}
+    keys |= {f"alb-p95-{lvl}" for lvl, _ in levels(ops["response_time_p95_seconds"])}
+    cpu = [lvl for lvl, _ in levels(ops["cpu_percent"])]
+    group = file["compute"].get("auto_scaling_group")
+    for slot in group["container"]["images"] if group else ():
+        keys |= {f"app-{slot}-cpu-{lvl}" for lvl in cpu}
+    database = file["database"]
+    instances = ["primary", *(f"replica-{n}" for n in range(1, database["read_replica_count"] + 1))]
+    for instance in instances:
+        keys |= {f"postgres-{instance}-cpu-{lvl}" for lvl in cpu}
+        keys |= {f"postgres-{instance}-connections-{lvl}" for lvl, _ in levels(ops["database_connections_percent"])}
+        keys |= {f"postgres-{instance}-storage-{lvl}" for lvl, _ in levels(ops["database_storage_used_percent"])}
+        if instance != "primary":
+            keys |= {f"postgres-{instance}-lag-{lvl}" for lvl, _ in levels(ops["replica_lag_seconds"])}
+    cache = file["cache"]
+    assert cache["cluster_mode"] == "enabled"  # every phase file; node keys below are cluster-mode keys
+    for shard in range(1, cache["shards"] + 1):
+        for node in range(1, cache["replicas_per_shard"] + 2):
+            node_key = f"{shard:04d}-{node:03d}"
+            keys |= {f"cache-{node_key}-hit-rate-{lvl}" for lvl, _ in levels(ops["cache_hit_rate_percent"])}
+            keys |= {f"cache-{node_key}-engine-cpu-{lvl}" for lvl in cpu}
+    return keys
+
+
+@pytest.mark.parametrize(
+    ("phase", "count"),
+    # foundation: ALB 4 + Auto Scaling group 2 + primary 4 + 2 cache nodes x 3
+    # growth: ALB 4 + primary 4 + 2 cache nodes x 3 (EKS runs the app: no group)
+    # scale: ALB 4 + primary 4 + 1 replica x 6 + 4 cache nodes x 3
+    # optimize: ALB 4 + primary 4 + 3 replicas x 6 + 9 cache nodes x 3
+    [("foundation", 16), ("growth", 14), ("scale", 26), ("optimize", 53)],
+)
+def test_exact_alarm_set_follows_what_the_phase_runs(phase: str, count: int) -> None:
+    found = alarms(phase)
+    assert set(found) == expected_keys(phase)
+    assert len(found) == count
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_levels_equal_the_phase_file(phase: str) -> None:
+    ops = phase_file(phase)["operations"]
+    found = alarms(phase)
+    for level, value in levels(ops["error_rate_percent"]):
+        assert found[f"alb-error-rate-{level}"].inputs["threshold"] == value
+    for level, value in levels(ops["response_time_p95_seconds"]):
+        assert found[f"alb-p95-{level}"].inputs["threshold"] == value
+    for level, value in levels(ops["cpu_percent"]):
+        cpu = [a for key, a in found.items() if key.endswith(f"cpu-{level}")]
+        assert cpu
+        assert {a.inputs["threshold"] for a in cpu} == {value}
+    for level, value in levels(ops["cache_hit_rate_percent"]):
+        hits = [a for key, a in found.items() if key.endswith(f"hit-rate-{level}")]
+        assert {(a.inputs["threshold"], a.inputs["comparisonOperator"]) for a in hits} == {(value, "LessThanThreshold")}
+    for level, value in levels(ops["replica_lag_seconds"]):
+        for alarm in (a for key, a in found.items() if key.endswith(f"lag-{level}")):
+            assert alarm.inputs["threshold"] == value
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_database_thresholds_derive_from_the_instance_class_and_storage(phase: str) -> None:
+    config = phase_config(phase)
+    ops = phase_file(phase)["operations"]
+    max_connections = config.database.connection_budget().max_connections
+    allocated_gib = phase_file(phase)["database"]["allocated_storage_gib"]
+    found = alarms(phase)
+    for level, percent in levels(ops["database_connections_percent"]):
+        assert found[f"postgres-primary-connections-{level}"].inputs["threshold"] == pytest.approx(
+            max_connections * percent / 100
+        )
+    for level, percent in levels(ops["database_storage_used_percent"]):
+        storage = found[f"postgres-primary-storage-{level}"].inputs
+        assert storage["metricName"] == "FreeStorageSpace"
+        assert storage["comparisonOperator"] == "LessThanThreshold"
+        assert storage["threshold"] == pytest.approx(allocated_gib * GIB * (100 - percent) / 100, abs=1)
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_every_alarm_notifies_the_topic_when_it_fires_and_recovers(phase: str) -> None:
+    run = built_phase(phase)
+    topic_arn = children(run, "aws:sns/topic:Topic")[0].outputs["arn"]
+    for key, alarm in alarms(phase).items():
+        assert alarm.inputs["alarmActions"] == [topic_arn], key
+        assert alarm.inputs["okActions"] == [topic_arn], key
+        assert alarm.inputs["actionsEnabled"] is True
+        assert alarm.inputs["evaluationPeriods"] == phase_config(phase).operations.evaluation_minutes
+        tags = alarm.inputs["tags"]
+        assert set(REQUIRED_TAG_KEYS) <= set(tags)
+        assert tags["severity"] == key.rsplit("-", 1)[1]
+    assert run.stack_outputs["alerts_topic_arn"] == topic_arn
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_alarm_dimensions_name_the_resources_the_phase_created(phase: str) -> None:
+    run = built_phase(phase)
+    found = alarms(phase)
+    lb_suffix = run.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    assert found["alb-p95-critical"].inputs["dimensions"] == {"LoadBalancer": lb_suffix}
+    assert found["alb-p95-critical"].inputs["extendedStatistic"] == "p95"
+    error_rate = found["alb-error-rate-critical"].inputs
+    assert [q["metric"]["dimensions"] for q in error_rate["metricQueries"] if "metric" in q] == [
+        {"LoadBalancer": lb_suffix},
+        {"LoadBalancer": lb_suffix},
+    ]
+    rds = {r.inputs["identifier"] for r in run.of_type("aws:rds/instance:Instance")}
+    watched_rds = {
+        a.inputs["dimensions"]["DBInstanceIdentifier"] for a in found.values() if a.inputs.get("namespace") == "AWS/RDS"
+    }
+    assert watched_rds == rds
+    (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    cache_ids = {
+        a.inputs["dimensions"]["CacheClusterId"]
+        for a in found.values()
+        if a.inputs.get("metricName") == "EngineCPUUtilization"
+    }
+    config = phase_config(phase).cache
+    assert len(cache_ids) == config.shards * (config.replicas_per_shard + 1)
+    assert all(node.startswith(f"{group.inputs['replicationGroupId']}-") for node in cache_ids)
+    groups = {g.outputs["name"] for g in run.of_type("aws:autoscaling/group:Group")}
+    watched_groups = {
+        a.inputs["dimensions"]["AutoScalingGroupName"] for a in found.values() if a.inputs.get("namespace") == "AWS/EC2"
+    }
+    assert watched_groups == groups
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_topic_is_encrypted_with_the_alerts_key_that_alarms_and_budgets_may_use(phase: str) -> None:
+    run = built_phase(phase)
+    (topic,) = children(run, "aws:sns/topic:Topic")
+    key = run.one("aws:kms/key:Key", "keys-alerts")
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    assert key.protect
+    assert key.inputs["enableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    services = statements["ServicesEncrypt"]
+    assert sorted(services["Principal"]["Service"]) == ["budgets.amazonaws.com", "cloudwatch.amazonaws.com"]
+    assert "kms:GenerateDataKey*" in services["Action"]
+    assert "kms:Decrypt*" in services["Action"]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_topic_policy_and_owner_subscription(phase: str) -> None:
+    run = built_phase(phase)
+    (topic,) = children(run, "aws:sns/topic:Topic")
+    (policy,) = children(run, "aws:sns/topicPolicy:TopicPolicy")
+    assert policy.inputs["arn"] == topic.outputs["arn"]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    for sid, service in (("CloudWatchAlarmsPublish", "cloudwatch"), ("BudgetsPublish", "budgets")):
+        assert statements[sid]["Principal"] == {"Service": f"{service}.amazonaws.com"}
+        assert statements[sid]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+        assert statements[sid]["Resource"] == topic.outputs["arn"]
+    (subscription,) = children(run, "aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["topic"] == topic.outputs["arn"]
+    assert subscription.inputs["protocol"] == "email"
+    assert subscription.inputs["endpoint"] == phase_file(phase)["environment"]["owner_email"]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_budget_amount_and_notifications_equal_the_phase_file(phase: str) -> None:
+    run = built_phase(phase)
+    (budget,) = children(run, "aws:budgets/budget:Budget")
+    (topic,) = children(run, "aws:sns/topic:Topic")
+    file = phase_file(phase)
+    inputs = budget.inputs
+    assert (inputs["budgetType"], inputs["timeUnit"], inputs["limitUnit"]) == ("COST", "MONTHLY", "USD")
+    assert float(inputs["limitAmount"]) == file["budget"]["monthly_usd"]
+    # The phase files state no alert_thresholds_percent: scaleplan:budget's default applies.
+    thresholds = file["budget"].get("alert_thresholds_percent", [50, 80, 100])
+    forecast = file["operations"].get("budget_forecast_percent", 100)
+    assert [(n["notificationType"], n["threshold"]) for n in inputs["notifications"]] == [
+        *(("ACTUAL", t) for t in sorted(thresholds)),
+        ("FORECASTED", forecast),
+    ]
+    for notification in inputs["notifications"]:
+        assert notification["comparisonOperator"] == "GREATER_THAN"
+        assert notification["thresholdType"] == "PERCENTAGE"
+        assert notification["subscriberEmailAddresses"] == [file["environment"]["owner_email"]]
+        assert notification["subscriberSnsTopicArns"] == [topic.outputs["arn"]]
+    assert "costFilters" not in inputs  # budget_scope: account in every phase file
+    policy = children(run, "aws:sns/topicPolicy:TopicPolicy")[0]
+    assert policy.urn in budget.dependencies
