@@ -281,8 +281,8 @@ def test_rate_limits_meter_each_role_per_ip_on_its_own_routes() -> None:
     }
     # /api/ leaves out the more specific routes of other roles, so no request counts twice.
     assert rules["ratelimit_authenticated"]["expression"] == (
-        '(http.request.uri.path wildcard "/api/*") and not (http.request.uri.path wildcard "/api/operator/*" '
-        'or http.request.uri.path wildcard "/api/public/*")'
+        '(http.request.uri.path wildcard "/api/*" and not (http.request.uri.path wildcard "/api/operator/*" '
+        'or http.request.uri.path wildcard "/api/public/*"))'
     )
     assert rules["ratelimit_operator"]["expression"] == '(http.request.uri.path wildcard "/api/operator/*")'
 

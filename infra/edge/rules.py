@@ -39,22 +39,21 @@ def rate_limit_expressions(rate_limits: Mapping[Role, RoleRateLimit]) -> dict[Ro
 
     A request counts against every rule that matches it, so ``/api/`` (authenticated) must
     leave out ``/api/operator/`` (operator), or operators would be held to the lower limit.
+    Each request is metered by exactly the role owning the longest prefix it falls under.
     """
-    claimed = [(prefix, role) for role, limit in rate_limits.items() for prefix in limit.path_prefixes]
+    owners = {prefix: role for role, limit in rate_limits.items() for prefix in limit.path_prefixes}
     expressions: dict[Role, str] = {}
     for role, limit in rate_limits.items():
-        own = " or ".join(_path_matches(prefix) for prefix in limit.path_prefixes)
-        others = sorted(
-            {
-                prefix
-                for prefix, other in claimed
-                if other is not role and any(prefix != mine and prefix.startswith(mine) for mine in limit.path_prefixes)
-            }
-        )
-        expression = f"({own})"
-        if others:
-            expression += " and not (" + " or ".join(_path_matches(prefix) for prefix in others) + ")"
-        expressions[role] = expression
+        clauses = []
+        for mine in limit.path_prefixes:
+            inner = sorted(p for p, owner in owners.items() if owner is not role and p != mine and p.startswith(mine))
+            if inner:
+                excluded = " or ".join(_path_matches(prefix) for prefix in inner)
+                clauses.append(f"({_path_matches(mine)} and not ({excluded}))")
+            else:
+                clauses.append(_path_matches(mine))
+        single = len(clauses) == 1 and clauses[0].startswith("(")
+        expressions[role] = clauses[0] if single else f"({' or '.join(clauses)})"
     return expressions
 
 
