@@ -46,6 +46,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "infra.compute.traffic_section",
     "infra.database.plan_section",
     "infra.edge.plan_section",
+    "infra.observability.plan_section",
     "infra.cost.section",
     "infra.policy.section",
 )
