@@ -241,7 +241,7 @@ def test_daily_snapshots_kept_thirty_days_in_a_cmk_vault() -> None:
     assert vault.inputs["forceDestroy"] is False
     assert vault.protect
     (rule,) = run.one("aws:backup/plan:Plan").inputs["rules"]
-    assert rule["schedule"] == "cron(0 5 ? * * *)"
+    assert rule["schedule"] == "cron(0 6 ? * * *)"
     assert rule["lifecycle"] == {"deleteAfter": 30}
     assert rule["targetVaultName"] == vault.outputs["name"]
     selection = run.one("aws:backup/selection:Selection").inputs

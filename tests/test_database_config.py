@@ -118,6 +118,20 @@ def test_rejects_maintenance_window_overlapping_a_window_past_midnight() -> None
     ]
 
 
+def test_rejects_aws_backup_start_inside_the_rds_backup_window() -> None:
+    assert rejection(snapshot_start_hour_utc=3) == [
+        "scaleplan:database.snapshot_start_hour_utc: the AWS Backup start window 03:00-04:00 must not overlap "
+        "backup_window '03:00-04:00' or maintenance_window 'sun:04:30-sun:05:30' (got 3)"
+    ]
+
+
+def test_rejects_aws_backup_start_inside_the_maintenance_window() -> None:
+    assert rejection(snapshot_start_hour_utc=5) == [
+        "scaleplan:database.snapshot_start_hour_utc: the AWS Backup start window 05:00-06:00 must not overlap "
+        "backup_window '03:00-04:00' or maintenance_window 'sun:04:30-sun:05:30' (got 5)"
+    ]
+
+
 def test_rejects_snapshot_retention_below_a_week() -> None:
     assert rejection(snapshot_retention_days=5) == ["scaleplan:database.snapshot_retention_days: must be >= 7 (got 5)"]
 

@@ -11,7 +11,14 @@ from infra.catalog import DataNodeClass, rds_instance_classes
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.network import LOG_RETENTION_DAYS
-from infra.config.windows import DailyWindow, WeeklyWindow, daily_minutes, windows_overlap
+from infra.config.windows import (
+    DailyWindow,
+    WeeklyWindow,
+    daily_minutes,
+    daily_windows_overlap,
+    hour_window,
+    windows_overlap,
+)
 from infra.database.parameters import (
     POSTGRES_FAMILIES,
     ConnectionBudget,
@@ -57,7 +64,9 @@ class DatabaseConfig(ConfigModel):
     maintenance_window: WeeklyWindow = "sun:04:30-sun:05:30"
     snapshot_retention_days: Annotated[int, Field(ge=7, le=36500)] = 30
     """Daily AWS Backup snapshots into a CMK-encrypted vault, kept this long."""
-    snapshot_start_hour_utc: Annotated[int, Field(ge=0, le=23)] = 5
+    snapshot_start_hour_utc: Annotated[int, Field(ge=0, le=23)] = 6
+    """AWS Backup starts the daily snapshot within the hour after this; it must stay clear of
+    the RDS backup and maintenance windows, where AWS Backup jobs for RDS fail or wait."""
 
     database_name: Identifier = "app"
     master_username: Identifier = "app_admin"
@@ -115,6 +124,13 @@ class DatabaseConfig(ConfigModel):
             raise field_error(
                 "maintenance_window",
                 f"must not overlap backup_window {self.backup_window!r} (got {self.maintenance_window!r})",
+            )
+        snapshot = hour_window(self.snapshot_start_hour_utc)
+        if daily_windows_overlap(snapshot, self.backup_window) or windows_overlap(snapshot, self.maintenance_window):
+            raise field_error(
+                "snapshot_start_hour_utc",
+                f"the AWS Backup start window {snapshot} must not overlap backup_window {self.backup_window!r} "
+                f"or maintenance_window {self.maintenance_window!r} (got {self.snapshot_start_hour_utc})",
             )
         return self
 

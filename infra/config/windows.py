@@ -68,3 +68,17 @@ def windows_overlap(daily: str, weekly: str) -> bool:
         for a_start, a_end in _daily_intervals(daily)
         for b_start, b_end in _weekly_intervals(weekly)
     )
+
+
+def daily_windows_overlap(first: str, second: str) -> bool:
+    """True when two daily windows share any minute."""
+    return any(
+        a_start < b_end and b_start < a_end
+        for a_start, a_end in _daily_intervals(first)
+        for b_start, b_end in _daily_intervals(second)
+    )
+
+
+def hour_window(start_hour: int, hours: int = 1) -> str:
+    """``hour_window(5)`` -> ``05:00-06:00``: a daily window starting on the hour."""
+    return f"{start_hour:02d}:00-{(start_hour + hours) % 24:02d}:00"
