@@ -50,15 +50,20 @@ def test_each_phase_declares_the_edge_children_its_file_asks_for(phase: str) -> 
 
 
 def test_the_phases_keep_the_same_buckets() -> None:
-    # Buckets are stateful: their logical and physical names never change between phases.
-    names = {
-        phase: sorted(
-            (r.name, r.inputs["name"]) for r in built_phase(phase).of_type("cloudflare:index/r2Bucket:R2Bucket")
+    # Buckets are stateful: their logical names and replacement-triggering inputs (name,
+    # location, jurisdiction) never change between phases.
+    def buckets(phase: str) -> list[tuple[str, str, str, str | None]]:
+        return sorted(
+            (r.name, r.inputs["name"], r.inputs["location"], r.inputs.get("jurisdiction"))
+            for r in built_phase(phase).of_type("cloudflare:index/r2Bucket:R2Bucket")
         )
-        for phase in ("foundation", "growth", "scale", "optimize")
-    }
-    assert names["foundation"] == [("edge-documents", "ftw-prod-documents"), ("edge-media", "ftw-prod-media")]
-    assert all(value == names["foundation"] for value in names.values())
+
+    assert buckets("foundation") == [
+        ("edge-documents", "ftw-prod-documents", "enam", None),
+        ("edge-media", "ftw-prod-media", "enam", None),
+    ]
+    for phase in ("growth", "scale", "optimize"):
+        assert buckets(phase) == buckets("foundation")
 
 
 def test_buckets_are_protected_and_cors_is_https_only(phase: str) -> None:
