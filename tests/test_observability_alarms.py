@@ -161,8 +161,22 @@ def test_each_cache_node_gets_hit_rate_and_engine_cpu() -> None:
 
 
 def test_repeated_keys_are_refused() -> None:
-    watched = Watched(load_balancer=False, database_instances=[PRIMARY, PRIMARY], database_max_connections=64)
+    watched = Watched(
+        load_balancer=False,
+        database_instances=[PRIMARY, PRIMARY],
+        database_max_connections=64,
+        database_allocated_storage_gib=50,
+    )
     with pytest.raises(ValueError, match="alarm keys must be unique; repeated: postgres-primary-connections-critical"):
+        alarm_definitions(ops(), watched)
+
+
+def test_database_alarms_refuse_missing_sizes() -> None:
+    watched = Watched(load_balancer=False, database_instances=[PRIMARY], database_max_connections=128)
+    with pytest.raises(
+        ValueError,
+        match=r"database_allocated_storage_gib >= 1 \(got 128 and 0\)",
+    ):
         alarm_definitions(ops(), watched)
 
 
@@ -233,7 +247,9 @@ def test_host_metrics_keep_their_state_when_data_stops() -> None:
 
 
 def test_evaluation_minutes_apply_to_every_alarm() -> None:
-    watched = Watched(load_balancer=True, database_instances=[PRIMARY], database_max_connections=64)
+    watched = Watched(
+        load_balancer=True, database_instances=[PRIMARY], database_max_connections=64, database_allocated_storage_gib=50
+    )
     alarms = alarm_definitions(ops(evaluation_minutes=3), watched)
     assert {(a.evaluation_periods, a.period_seconds) for a in alarms} == {(3, 60)}
 

@@ -227,6 +227,14 @@ def _group_alarms(ops: OperationsConfig, groups: Sequence[str]) -> list[AlarmDef
 
 def _database_alarms(ops: OperationsConfig, watched: Watched) -> list[AlarmDefinition]:
     alarms: list[AlarmDefinition] = []
+    if watched.database_instances and (
+        watched.database_max_connections < 1 or watched.database_allocated_storage_gib < 1
+    ):
+        # Thresholds derive from both: a zero would alarm on every connection or never on storage.
+        raise ValueError(
+            "database alarms need database_max_connections and database_allocated_storage_gib >= 1 "
+            f"(got {watched.database_max_connections} and {watched.database_allocated_storage_gib})"
+        )
     for instance in watched.database_instances:
         dims: Mapping[str, Dimension] = {"DBInstanceIdentifier": instance.identifier}
         subject = f"postgres {instance.key}"
