@@ -211,3 +211,28 @@ def test_budget_is_skipped_not_passed_when_a_size_is_unknown_in_preview(cost_pac
     [diagnostic] = [d for d in report.diagnostics if d.policy == names.BUDGET]
     assert diagnostic.skipped_in_preview
     assert diagnostic.enforcement.value == "advisory"
+
+
+def test_rejects_an_unlisted_family_in_a_node_group(cost_pack: PackUnderTest) -> None:
+    assert cost_pack.violations(node_group(instanceTypes=["m7g.large", "r7g.large"]), names.FAMILIES) == [
+        "instance type 'r7g.large' is not in a family allowed in this phase (m7g, t4g); use one of them, or add "
+        "the type to scaleplan:compute"
+    ]
+
+
+def test_rejects_a_gp2_volume(cost_pack: PackUnderTest) -> None:
+    volume = resource("aws:ebs/volume:Volume", "data", {"availabilityZone": "us-east-1a", "size": 100, "type": "gp2"})
+    assert cost_pack.violations(volume, names.GP2) == [
+        "the volume of data is gp2; use gp3 (cheaper per GB-month, 3,000 IOPS baseline at any size)"
+    ]
+
+
+def test_rejects_a_gp2_storage_class(cost_pack: PackUnderTest) -> None:
+    storage_class = resource(
+        "kubernetes:storage.k8s.io/v1:StorageClass",
+        "ebs",
+        {"provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp2"}},
+    )
+    assert cost_pack.violations(storage_class, names.GP2) == [
+        "the storage class of ebs is gp2; use gp3 (cheaper per GB-month, 3,000 IOPS baseline at any size)"
+    ]
