@@ -42,20 +42,20 @@ def test_section_shows_each_instance_and_the_cache(phase: str) -> None:
 
 def test_optimize_figures() -> None:
     section = data_tier_section(phase_config("optimize"), built_phase("optimize"))
-    assert [row[5] for row in section.rows[1:4]] == ["us-east-1b", "us-east-1c", "us-east-1a"]
+    assert [row[5] for row in section.rows[1:3]] == ["us-east-1b", "us-east-1c"]
     assert section.notes[0] == "PostgreSQL 16 (postgres16): max_connections 256 from 16 GiB, 10 reserved, 246 for pools"
-    assert section.rows[-1][8] == "3 x 3 (enabled)"
+    assert section.rows[-1][8] == "3 x 2 (enabled)"
 
 
 def test_section_fails_when_a_replica_is_missing_from_the_run() -> None:
     run = built_phase("optimize")
     without = ProgramRun(
-        resources=tuple(r for r in run.resources if r.name != "database-replica-3"),
+        resources=tuple(r for r in run.resources if r.name != "database-replica-2"),
         stack_outputs=run.stack_outputs,
     )
     section = data_tier_section(phase_config("optimize"), without)
     assert section.failed
-    assert "declared 3 PostgreSQL instances, the stack file asks for 1 + 3" in section.notes
+    assert "declared 2 PostgreSQL instances, the stack file asks for 1 + 2" in section.notes
 
 
 def test_section_fails_when_a_class_differs_from_the_stack_file() -> None:

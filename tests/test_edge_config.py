@@ -62,11 +62,13 @@ def test_phases_pay_for_the_plan_their_rules_need() -> None:
     assert plans == {
         "foundation": ZonePlan.FREE,
         "growth": ZonePlan.PRO,
-        "scale": ZonePlan.BUSINESS,
-        "optimize": ZonePlan.BUSINESS,
+        "scale": ZonePlan.PRO,
+        "optimize": ZonePlan.PRO,
     }
-    # Scale and optimize meter all four of the seed's roles; foundation only anonymous traffic.
-    assert set(phase_config("scale").edge.rate_limits) == set(Role)
+    # From growth on the Pro plan's two rules meter anonymous and signed-in routes apart;
+    # foundation (Free, one rule) meters anonymous traffic only.
+    for phase in ("growth", "scale", "optimize"):
+        assert set(phase_config(phase).edge.rate_limits) == {Role.ANONYMOUS, Role.AUTHENTICATED}
     assert set(phase_config("foundation").edge.rate_limits) == {Role.ANONYMOUS}
 
 

@@ -132,12 +132,12 @@ def test_seed_role_limits_per_minute_in_the_paid_phases() -> None:
 
     assert per_minute("foundation") == {"ratelimit_anonymous": 60}
     assert per_minute("growth") == {"ratelimit_anonymous": 60, "ratelimit_authenticated": 200}
+    # From scale on, the Pro plan's second rule is the ceiling of every signed-in role (the
+    # operator's 1000); the application enforces the lower per-role limits.
     for phase in ("scale", "optimize"):
         assert per_minute(phase) == {
             "ratelimit_anonymous": 60,
-            "ratelimit_authenticated": 200,
-            "ratelimit_pro": 500,
-            "ratelimit_operator": 1000,
+            "ratelimit_authenticated": 1000,
         }
 
 

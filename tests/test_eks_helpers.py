@@ -100,7 +100,7 @@ def test_clamp() -> None:
 def test_pool_sizes_of_optimize_match_its_file() -> None:
     config = phase_config("optimize")
     sizes = {size.name: size for size in pool_sizes(config.compute, config.capacity)}
-    assert (sizes["base"].min_vcpus, sizes["base"].desired_vcpus, sizes["base"].max_vcpus) == (8, 8, 16)
+    assert (sizes["base"].min_vcpus, sizes["base"].desired_vcpus, sizes["base"].max_vcpus) == (4, 4, 16)
     assert (sizes["burst"].desired_size, sizes["burst"].max_vcpus) == (4, 48)
 
 

@@ -17,7 +17,7 @@ def test_compute_section_is_registered() -> None:
 def test_optimize_section_lists_pools_ranges_and_capacity() -> None:
     section = compute_section(phase_config("optimize"), built_phase("optimize"))
     rows = {row[1]: row for row in section.rows}
-    assert rows["base"] == ["eks", "base", "m7g.large", "ON_DEMAND", 4, 4, 8, 2, 16, True]
+    assert rows["base"] == ["eks", "base", "m7g.large", "ON_DEMAND", 2, 2, 8, 2, 16, True]
     assert rows["burst"] == [
         "eks",
         "burst",

@@ -77,8 +77,8 @@ def expected_keys(phase: str) -> set[str]:
     # foundation: ALB 4 + Auto Scaling group 2 + primary 4 + 2 cache nodes x 3
     # growth: ALB 4 + primary 4 + 2 cache nodes x 3 (EKS runs the app: no group)
     # scale: ALB 4 + primary 4 + 1 replica x 6 + 4 cache nodes x 3
-    # optimize: ALB 4 + primary 4 + 3 replicas x 6 + 9 cache nodes x 3
-    [("foundation", 16), ("growth", 14), ("scale", 26), ("optimize", 53)],
+    # optimize: ALB 4 + primary 4 + 2 replicas x 6 + 6 cache nodes x 3
+    [("foundation", 16), ("growth", 14), ("scale", 26), ("optimize", 38)],
 )
 def test_exact_alarm_set_follows_what_the_phase_runs(phase: str, count: int) -> None:
     found = alarms(phase)

@@ -239,7 +239,4 @@ def test_a_removed_stateful_resource_is_caught() -> None:
     # Growth -> foundation drops no data-tier resource, but a phase with replicas promoted to
     # one without them loses the replicas: the detector must name them.
     removed = removed_stateful(built_phase("optimize"), built_phase("scale"))
-    assert [key.rsplit("::", 1)[1] for key in removed if "database-replica" in key] == [
-        "database-replica-2",
-        "database-replica-3",
-    ]
+    assert [key.rsplit("::", 1)[1] for key in removed if "database-replica" in key] == ["database-replica-2"]
