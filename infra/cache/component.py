@@ -12,6 +12,7 @@ import pulumi_random as random
 
 from infra.config.cache import CacheConfig, ClusterMode
 from infra.naming import Service, physical_name
+from infra.network.ingress import admit_client_groups
 from infra.tagging import with_name
 
 CACHE_PORT = 6379
@@ -83,18 +84,15 @@ class Cache(pulumi.ComponentResource):
             tags=with_name(tags, group_name),
             opts=child,
         )
-        for client, group_id in sorted(args.client_security_group_ids.items()):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-{client}",
-                security_group_id=security_group.id,
-                description=f"{cfg.engine.value} (TLS) from {client}",
-                ip_protocol="tcp",
-                from_port=CACHE_PORT,
-                to_port=CACHE_PORT,
-                referenced_security_group_id=group_id,
-                tags=tags,
-                opts=child,
-            )
+        admit_client_groups(
+            name,
+            security_group_id=security_group.id,
+            clients=args.client_security_group_ids,
+            port=CACHE_PORT,
+            service=f"{cfg.engine.value} (TLS)",
+            tags=tags,
+            opts=child,
+        )
         self.security_group_id = security_group.id
 
         subnet_group_name = physical_name(env, "cache", service=Service.ELASTICACHE_SUBNET_GROUP)

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from infra.config.database import DatabaseConfig
 from infra.database.parameters import postgres_parameters
 from infra.naming import Service, physical_name
+from infra.network.ingress import admit_client_groups
 from infra.tagging import with_name
 
 POSTGRES_PORT = 5432
@@ -102,18 +103,15 @@ class Postgres(pulumi.ComponentResource):
             tags=with_name(tags, physical_name(env, "postgres", service=Service.SECURITY_GROUP)),
             opts=child,
         )
-        for client, group_id in sorted(args.client_security_group_ids.items()):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-{client}",
-                security_group_id=security_group.id,
-                description=f"PostgreSQL from {client}",
-                ip_protocol="tcp",
-                from_port=POSTGRES_PORT,
-                to_port=POSTGRES_PORT,
-                referenced_security_group_id=group_id,
-                tags=tags,
-                opts=child,
-            )
+        admit_client_groups(
+            name,
+            security_group_id=security_group.id,
+            clients=args.client_security_group_ids,
+            port=POSTGRES_PORT,
+            service="PostgreSQL",
+            tags=tags,
+            opts=child,
+        )
         self.security_group_id = security_group.id
 
         subnet_group_name = physical_name(env, "postgres", service=Service.DB_SUBNET_GROUP)
