@@ -120,6 +120,12 @@ def build_phase(config: PhaseConfig) -> Phase:
         opts=on_aws,
     )
 
+    request_path = _build_request_path(
+        config, network=network, account_id=account_id, logs_kms_key_arn=keys.keys["logs"].arn, tags=tags, on_aws=on_aws
+    )
+
+    # The nodes join the application security group: pods share their node's interface, and
+    # that group is the one the load balancer may reach (ip targets) and the data tier admits.
     kubernetes = _build_kubernetes(
         config,
         network,
@@ -127,10 +133,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         logs_kms_key_arn=keys.keys["logs"].arn,
         tags=tags,
         aws_default=aws_default,
-    )
-
-    request_path = _build_request_path(
-        config, network=network, account_id=account_id, logs_kms_key_arn=keys.keys["logs"].arn, tags=tags, on_aws=on_aws
+        node_security_group_ids=[request_path.security_groups.app_security_group_id],
     )
 
     # Security groups allowed into the data tier (PostgreSQL 5432, cache 6379), by stable name:

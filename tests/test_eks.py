@@ -140,6 +140,7 @@ def test_every_launch_template_is_hardened(eks_phase: str) -> None:
     run = built_phase(eks_phase)
     volumes_key = arn_of(run, "aws:kms/key:Key", "eks-volumes-key")
     cluster_sg = run.one("aws:eks/cluster:Cluster").outputs["vpcConfig"]["clusterSecurityGroupId"]
+    app_sg = run.one("aws:ec2/securityGroup:SecurityGroup", "app-sg-app").outputs["id"]
     templates = [r for r in children(run, "scaleplan:compute:NodePools") if r.type == LAUNCH_TEMPLATE]
     assert len(templates) == len(phase_config(eks_phase).compute.node_pools)
     for template in templates:
@@ -166,7 +167,7 @@ def test_every_launch_template_is_hardened(eks_phase: str) -> None:
                 "deviceIndex": 0,
                 "associatePublicIpAddress": "false",
                 "deleteOnTermination": "true",
-                "securityGroups": [cluster_sg],
+                "securityGroups": [cluster_sg, app_sg],
             }
         ]
         assert "imageId" not in template.inputs  # EKS picks the AMI release for the AMI type

@@ -146,3 +146,16 @@ def test_data_tier_lets_the_app_group_in(phase: str) -> None:
         if rule.inputs.get("referencedSecurityGroupId") == app_id
     )
     assert from_app == [("cache-from-app", 6379), ("database-from-app", 5432)]
+
+
+def test_eks_nodes_carry_the_app_group_so_ip_targets_are_reachable() -> None:
+    """On EKS the ALB sends to pod IPs; pods use their node's groups, so every node template
+    must carry the app group that the ALB may reach and the data tier admits."""
+    for phase in ("growth", "scale", "optimize"):
+        run = built_phase(phase)
+        app_id = str(run.one(GROUP, "app-sg-app").outputs["id"])
+        templates = [t for t in run.of_type("aws:ec2/launchTemplate:LaunchTemplate") if t.name.startswith("node-pools")]
+        assert templates, phase
+        for template in templates:
+            groups = template.inputs["networkInterfaces"][0]["securityGroups"]
+            assert app_id in groups, (phase, template.name)
