@@ -15,7 +15,7 @@ from infra.capacity import demand
 from infra.compute.asg import ApplicationAutoScaling, ApplicationAutoScalingArgs
 from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
 from infra.compute.eks_addons import ClusterAddons, ClusterAddonsArgs
-from infra.compute.load_balancer import LoadBalancer, LoadBalancerArgs, target_type_for
+from infra.compute.load_balancer import KubernetesTargets, LoadBalancer, LoadBalancerArgs, target_type_for
 from infra.compute.node_pools import NodePools, NodePoolsArgs
 from infra.compute.security_groups import ApplicationSecurityGroups, ApplicationSecurityGroupsArgs
 from infra.compute.sizing import desired_sizes
@@ -120,8 +120,16 @@ def build_phase(config: PhaseConfig) -> Phase:
         opts=on_aws,
     )
 
-    request_path = _build_request_path(
-        config, network=network, account_id=account_id, logs_kms_key_arn=keys.keys["logs"].arn, tags=tags, on_aws=on_aws
+    security_groups = ApplicationSecurityGroups(
+        "app-sg",
+        ApplicationSecurityGroupsArgs(
+            environment=env.name,
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            app_port=config.load_balancer.target_port,
+            tags=tags,
+        ),
+        opts=on_aws,
     )
 
     # The nodes join the application security group: pods share their node's interface, and
@@ -133,7 +141,18 @@ def build_phase(config: PhaseConfig) -> Phase:
         logs_kms_key_arn=keys.keys["logs"].arn,
         tags=tags,
         aws_default=aws_default,
-        node_security_group_ids=[request_path.security_groups.app_security_group_id],
+        node_security_group_ids=[security_groups.app_security_group_id],
+    )
+
+    request_path = _build_request_path(
+        config,
+        network=network,
+        security_groups=security_groups,
+        kubernetes=kubernetes,
+        account_id=account_id,
+        logs_kms_key_arn=keys.keys["logs"].arn,
+        tags=tags,
+        on_aws=on_aws,
     )
 
     # Security groups allowed into the data tier (PostgreSQL 5432, cache 6379), by stable name:
@@ -336,27 +355,29 @@ def _build_request_path(
     config: PhaseConfig,
     *,
     network: Network,
+    security_groups: ApplicationSecurityGroups,
+    kubernetes: Kubernetes | None,
     account_id: pulumi.Output[str],
     logs_kms_key_arn: pulumi.Output[str],
     tags: dict[str, str],
     on_aws: pulumi.ResourceOptions,
 ) -> RequestPath:
-    """Security groups and the ALB always; the Auto Scaling group when the stack file has one."""
+    """The ALB always; the Auto Scaling group when the stack file has one. On EKS the ip
+    target groups are bound to the application's Services (TargetGroupBinding)."""
     env = config.environment
     group_config = config.compute.auto_scaling_group
-    security_groups = ApplicationSecurityGroups(
-        "app-sg",
-        ApplicationSecurityGroupsArgs(
-            environment=env.name,
-            vpc_id=network.vpc_id,
-            vpc_cidr=network.vpc_cidr,
-            app_port=config.load_balancer.target_port,
-            tags=tags,
-        ),
-        opts=on_aws,
-    )
-    # EKS phases bind their Services to the ip target groups with a TargetGroupBinding
-    # (LoadBalancerArgs.kubernetes) once the application's namespace and Services exist.
+    targets = None
+    if kubernetes is not None and config.eks is not None:
+        application = config.eks.application
+        targets = KubernetesTargets(
+            provider=kubernetes.provider,
+            namespace=application.namespace,
+            services=application.load_balancer_services,
+            service_port=application.service_port,
+            # The platform installs the AWS Load Balancer Controller and its CRDs, and the
+            # application namespace the bindings live in.
+            depends_on=[kubernetes.platform],
+        )
     load_balancer = LoadBalancer(
         "alb",
         LoadBalancerArgs(
@@ -369,6 +390,7 @@ def _build_request_path(
             security_group_id=security_groups.alb_security_group_id,
             target_type=target_type_for(runs_auto_scaling_group=group_config is not None),
             tags=tags,
+            kubernetes=targets,
         ),
         opts=on_aws,
     )

@@ -346,3 +346,41 @@ def test_weights_are_accepted_exactly_when_they_are_percentages(blue: int, green
     else:
         with pytest.raises(ValidationError):
             TrafficWeights.model_validate_json(values, strict=True)
+
+
+def test_eks_phases_bind_each_slot_to_its_service() -> None:
+    """On EKS the ip target groups are filled by the AWS Load Balancer Controller: one
+    TargetGroupBinding per slot, on the cluster's provider, after the platform that installs it."""
+    for phase in ("growth", "scale", "optimize"):
+        run = built_phase(phase)
+        application = phase_config(phase).eks.application  # type: ignore[union-attr]
+        target_groups = {tg.inputs["name"]: tg for tg in run.of_type("aws:lb/targetGroup:TargetGroup")}
+        bindings = run.of_type("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding")
+        assert sorted(b.name for b in bindings) == ["alb-blue-binding", "alb-green-binding"], phase
+        k8s_provider = run.one("pulumi:providers:kubernetes")
+        platform = run.one("scaleplan:platform:Platform")
+        controller = [
+            r
+            for r in run.children_of(platform.urn)
+            if r.type == "kubernetes:helm.sh/v3:Release" and "load-balancer" in r.name
+        ]
+        assert len(controller) == 1, phase
+        for binding in bindings:
+            slot = binding.inputs["metadata"]["labels"]["scaleplan/slot"]
+            spec = binding.inputs["spec"]
+            assert binding.inputs["metadata"]["namespace"] == application.namespace
+            assert spec["serviceRef"] == {
+                "name": application.load_balancer_services[slot],
+                "port": application.service_port,
+            }
+            assert spec["targetType"] == "ip"
+            bound = [tg for name, tg in target_groups.items() if tg.outputs["arn"] == spec["targetGroupARN"]]
+            assert len(bound) == 1, (phase, slot)
+            assert slot in bound[0].inputs["name"], (phase, slot)
+            assert binding.provider.startswith(k8s_provider.urn)
+            # depends_on the platform component waits for all its children, the controller among them
+            assert controller[0].urn in binding.dependencies
+
+
+def test_foundation_binds_nothing_from_kubernetes() -> None:
+    assert built_phase("foundation").of_type("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding") == []

@@ -114,6 +114,8 @@ class KubernetesTargets:
     """Service name of each slot's release; a slot without one gets no binding."""
     service_port: int | str
     """Port (number or name) of the Service whose endpoints the controller registers."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What installs the TargetGroupBinding CRD and its controller (the platform)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -384,5 +386,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     "targetGroupARN": target_groups[slot].arn,
                     "targetType": TargetType.IP.value,
                 },
-                opts=pulumi.ResourceOptions(parent=self, provider=targets.provider),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=targets.provider, depends_on=list(targets.depends_on)
+                ),
             )

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
+from infra.config.load_balancer import Slot
 from infra.config.network import LOG_RETENTION_DAYS
 
 KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[89]|3\d)$")]
@@ -79,6 +80,12 @@ class ApplicationIdentity(ConfigModel):
     service_account: KubernetesName
     secrets_prefix: SecretsPrefix
     """Secrets Manager name prefix (``ftw-prod/app/``) the application may read; nothing else."""
+    load_balancer_services: Annotated[dict[Slot, KubernetesName], Field(min_length=1)]
+    """The application's Service in each blue/green slot: the ALB's ip target group of that
+    slot is bound to it (TargetGroupBinding), so the controller registers its pods' IPs. The
+    application's deploys own the Services; a binding waits for its Service to exist."""
+    service_port: Annotated[int, Field(ge=1, le=65535)]
+    """Port of those Services whose endpoints (pods on ``scaleplan:load_balancer.target_port``) are registered."""
 
 
 class EksConfig(ConfigModel):
