@@ -69,3 +69,19 @@ def test_section_fails_when_a_class_differs_from_the_stack_file() -> None:
     section = data_tier_section(phase_config("growth"), ProgramRun(resources=changed, stack_outputs={}))
     assert section.failed
     assert "a declared instance is not db.t4g.large" in section.notes
+
+
+def test_connection_budget_is_shown_as_checkable_arithmetic() -> None:
+    scale = data_tier_section(phase_config("scale"), built_phase("scale"))
+    pgbouncer = phase_config("scale").pgbouncer
+    assert pgbouncer is not None
+    rw = pgbouncer.autoscaling.max_replicas * (pgbouncer.default_pool_size + pgbouncer.reserve_pool_size)
+    budget_lines = [note for note in scale.notes if note.startswith("connection budget")]
+    assert len(budget_lines) == 2
+    assert (
+        f"= {rw} server connections to the primary; max_connections 256 - 10 reserved = 246 available"
+        in (budget_lines[0])
+    )
+    assert "to each read replica" in budget_lines[1]
+    foundation = data_tier_section(phase_config("foundation"), built_phase("foundation"))
+    assert "connection budget: no PgBouncer in this phase; the application connects directly" in foundation.notes

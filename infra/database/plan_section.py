@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from infra.config import PhaseConfig
+from infra.database.parameters import ConnectionBudget
+from infra.pgbouncer.budget import pool_budgets
 from infra.plan.capture import CapturedResource, ProgramRun
 from infra.plan.sections import Cell, Section, register
 
@@ -66,6 +68,21 @@ def _cache_row(config: PhaseConfig, group: CapturedResource) -> list[Cell]:
     ]
 
 
+def _pgbouncer_budget_notes(config: PhaseConfig, budget: ConnectionBudget) -> list[str]:
+    """The connection budget as a reviewer can check it: PgBouncer's worst case per server."""
+    if config.pgbouncer is None:
+        return ["connection budget: no PgBouncer in this phase; the application connects directly"]
+    return [
+        f"connection budget{'' if pool.fits else ' EXCEEDED'}: {pool.arithmetic()}"
+        for pool in pool_budgets(
+            config.pgbouncer,
+            primary_max_connections=budget.max_connections,
+            replica_max_connections=budget.max_connections if config.database.read_replica_count else None,
+            reserved_connections=budget.reserved,
+        )
+    ]
+
+
 @register
 def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
     """The PostgreSQL primary and replicas, and the cache, as the program declared them.
@@ -102,6 +119,7 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
         f"{database.snapshot_retention_days} days in a CMK-encrypted AWS Backup vault",
         f"cache: {cache.node_count} nodes, {cache.shards * cache.node.memory_gib:.2f} GiB of data memory, "
         f"{cache.maxmemory_policy.value}, TLS required, AUTH token in Secrets Manager",
+        *_pgbouncer_budget_notes(config, budget),
         *problems,
     ]
     return Section(

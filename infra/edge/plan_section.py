@@ -56,7 +56,9 @@ def edge_section(config: PhaseConfig, run: ProgramRun) -> Section:
     rows: list[list[Cell]] = []
     problems: list[str] = []
     lifecycles = {str(r.inputs.get("bucketName")): r.inputs.get("rules") or [] for r in run.of_type(LIFECYCLE)}
-    buckets = run.of_type(BUCKET)
+    # In the stack file's order: the mocked engine registers resources in no fixed order.
+    order = {key: index for index, key in enumerate(edge.buckets)}
+    buckets = sorted(run.of_type(BUCKET), key=lambda b: (order.get(b.name.removeprefix("edge-"), len(order)), b.name))
     for bucket in buckets:
         name = str(bucket.inputs["name"])
         key = bucket.name.removeprefix("edge-")
