@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import gc
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported after validation so that a bad file is reported without loading the renderers' deps.
     from infra.plan.render import RENDERERS  # noqa: PLC0415
 
+    warm_up = threading.Thread(target=_start_policy_packs, name="start-policy-packs", daemon=True)
+    warm_up.start()
     reports: list[PhaseReport] = []
     for stack, config in configs.items():
         try:
@@ -71,10 +74,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PhaseConfigError as exc:  # a rule checked while the program declares resources
             print(exc, file=sys.stderr)
             return EXIT_INVALID_CONFIG
+        warm_up.join()
         reports.append(PhaseReport(stack=stack, stack_file=_shown(files[stack]), sections=build_sections(config, run)))
 
     sys.stdout.write(RENDERERS[args.fmt](reports) + "\n")
     return EXIT_SECTION_FAILED if any(report.failed for report in reports) else EXIT_OK
+
+
+def _start_policy_packs() -> None:
+    """Start the policy-pack processes while the program runs under mocks.
+
+    Each pack is a separate Python process that imports the Pulumi SDK, so starting them
+    beside the program (on another core) rather than after it takes their start-up off the
+    plan's critical path. The verdict section reuses them from the shared pool; a pack that
+    fails to start here is started again there, where its error is reported.
+    """
+    from infra.policy.packs import discover_packs, shared_pool  # noqa: PLC0415
+
+    for pack_dir in discover_packs():
+        try:
+            shared_pool().get(pack_dir)
+        except Exception:  # noqa: BLE001 - reported by the verdict section's own start
+            continue
 
 
 def _close_event_loops() -> None:
