@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from infra.catalog import ec2_instance_type
 from infra.config.compute import AutoScalingGroupConfig, ScalingConfig, is_ecr_image
 from infra.config.load_balancer import Slot
+from infra.keys import account_administers_key
 from infra.naming import Service, physical_name
 from infra.tagging import with_name
 
@@ -235,13 +236,7 @@ def ebs_key_policy(account_id: str) -> str:
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_administers_key(account_id),
                 {
                     "Sid": "AutoScalingUsesKey",
                     "Effect": "Allow",

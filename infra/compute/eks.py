@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import EksConfig
+from infra.keys import account_administers_key
 from infra.naming import Service, physical_name
 from infra.tagging import with_name
 
@@ -59,15 +60,7 @@ def secrets_key_policy(account_id: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
+            "Statement": [account_administers_key(account_id)],
         }
     )
 
@@ -83,13 +76,7 @@ def volumes_key_policy(account_id: str, region: str) -> str:
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_administers_key(account_id),
                 {
                     "Sid": "EbsThroughEc2InThisAccount",
                     "Effect": "Allow",

@@ -33,17 +33,21 @@ class PlatformKeysArgs:
     deletion_window_days: int = 30
 
 
+def account_administers_key(account_id: str) -> dict[str, object]:
+    """The key-policy statement every CMK starts with: the account root administers the key,
+    so IAM policies (not only the key policy) can grant its use, and it can never be locked out."""
+    return {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
 def key_policy(account_id: str, region: str, purpose: KeyPurpose) -> str:
     """Account root administers the key (so IAM policies can grant use); named services may use it."""
-    statements: list[dict[str, object]] = [
-        {
-            "Sid": "AccountAdministers",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
+    statements: list[dict[str, object]] = [account_administers_key(account_id)]
     if purpose.service_principals:
         statements.append(
             {
