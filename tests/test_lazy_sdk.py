@@ -1,0 +1,172 @@
+"""The lazy SDK loader binds exactly what the SDKs' own star-imports bind, only later."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.lazy_sdk import EAGER_ENV, LazySdkFinder, exported_names
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake_sdk(tmp_path: Path) -> Iterator[str]:
+    """A package shaped like a generated SDK: star-imports, registration code, a name defined twice."""
+    package = tmp_path / "fakesdk"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from . import _utilities\n"
+        "from .alpha import *\n"
+        "from .beta import *\n"
+        "from .Gamma import *\n"
+        "REGISTERED = _utilities.register()\n"
+    )
+    (package / "_utilities.py").write_text("def register():\n    return 'ran'\n")
+    (package / "alpha.py").write_text(
+        "__all__ = ['Alpha', 'Shared']\nclass Alpha: ...\nclass Shared: origin = 'alpha'\n"
+    )
+    (package / "beta.py").write_text(
+        "__all__ = [\n    'Beta',\n    'Shared',\n]\nclass Beta: ...\nclass Shared: origin = 'beta'\n"
+    )
+    # A module named like the class it exports, as pulumi_kubernetes generates them.
+    (package / "Gamma.py").write_text("__all__ = ['Gamma']\nclass Gamma: ...\n")
+    finder = LazySdkFinder(roots=frozenset({"fakesdk"}))
+    sys.path.insert(0, str(tmp_path))
+    sys.meta_path.insert(0, finder)
+    try:
+        yield "fakesdk"
+    finally:
+        sys.meta_path.remove(finder)
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m == "fakesdk" or m.startswith("fakesdk.")]:
+            del sys.modules[name]
+
+
+def test_package_runs_its_other_code_but_imports_no_star_module(fake_sdk: str) -> None:
+    package = __import__(fake_sdk)
+    assert package.REGISTERED == "ran"
+    assert not {f"{fake_sdk}.alpha", f"{fake_sdk}.beta", f"{fake_sdk}.Gamma"} & set(sys.modules)
+
+
+def test_a_name_imports_only_its_own_module(fake_sdk: str) -> None:
+    package = __import__(fake_sdk)
+    assert package.Alpha.__module__ == f"{fake_sdk}.alpha"
+    assert f"{fake_sdk}.beta" not in sys.modules
+
+
+def test_a_later_star_import_wins_as_it_does_eagerly(fake_sdk: str) -> None:
+    package = __import__(fake_sdk)
+    assert package.Shared.origin == "beta"
+
+
+def test_a_class_named_like_its_module_is_the_class(fake_sdk: str) -> None:
+    package = __import__(fake_sdk)
+    assert isinstance(package.Gamma, type)
+    assert package.Gamma is sys.modules[f"{fake_sdk}.Gamma"].Gamma
+
+
+def test_from_import_and_dir_see_every_exported_name(fake_sdk: str) -> None:
+    namespace: dict[str, object] = {}
+    exec(f"from {fake_sdk} import Beta", namespace)
+    package = sys.modules[fake_sdk]
+    assert namespace["Beta"] is package.Beta
+    assert {"Alpha", "Beta", "Gamma", "Shared", "alpha", "beta"} <= set(dir(package))
+
+
+def test_unknown_and_dunder_names_raise_attribute_error(fake_sdk: str) -> None:
+    package = __import__(fake_sdk)
+    with pytest.raises(AttributeError, match="has no attribute 'Missing'"):
+        _ = package.Missing
+    assert not hasattr(package, "__wrapped__")
+
+
+def test_exported_names_reads_a_long_all_past_the_first_chunk(tmp_path: Path) -> None:
+    names = [f"Name{i}" for i in range(3000)]
+    module = tmp_path / "big.py"
+    module.write_text("__all__ = [\n" + "".join(f"    '{n}',\n" for n in names) + "]\n")
+    assert exported_names(module) == names
+    (tmp_path / "none.py").write_text("x = 1\n")
+    assert exported_names(tmp_path / "none.py") is None
+
+
+# The real SDK packages the program uses: every public name, lazily and eagerly, must be the
+# same object (compared by defining module and qualified name, in two fresh interpreters).
+REAL_PACKAGES = (
+    "pulumi_aws",
+    "pulumi_aws.ec2",
+    "pulumi_aws.rds",
+    "pulumi_cloudflare",
+    "pulumi_kubernetes",
+    "pulumi_kubernetes.core.v1",
+    "pulumi_kubernetes.helm.v3",
+)
+
+_DESCRIBE = textwrap.dedent(
+    """
+    import importlib, json, sys, types
+    import infra  # installs the lazy loader unless the environment turns it off
+
+    def describe(value):
+        if isinstance(value, types.ModuleType):  # without loading a lazy subpackage
+            return "module " + value.__spec__.name
+        return "%s:%s" % (getattr(value, "__module__", None), getattr(value, "__qualname__", type(value).__name__))
+
+    out = {}
+    for name in sys.argv[1:]:
+        package = importlib.import_module(name)
+        getattr(package, "_utilities", None)  # loads a package that pulumi_aws imports lazily itself
+        names = [n for n in dir(package) if not n.startswith("_")]
+        out[name] = {n: describe(getattr(package, n)) for n in names}
+    print(json.dumps(out))
+    """
+)
+
+
+def _describe(eager: bool) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _DESCRIBE, *REAL_PACKAGES],
+        cwd=ROOT,
+        env={**os.environ, EAGER_ENV: "1" if eager else "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _described(process: subprocess.Popen[str]) -> dict[str, dict[str, str]]:
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    result: dict[str, dict[str, str]] = json.loads(stdout)
+    return result
+
+
+def test_real_sdk_packages_bind_the_same_objects_lazily_as_eagerly() -> None:
+    eager_run, lazy_run = _describe(eager=True), _describe(eager=False)  # side by side: each loads every module
+    eager, lazy = _described(eager_run), _described(lazy_run)
+    for package in REAL_PACKAGES:
+        assert len(eager[package]) >= 10, package
+        assert lazy[package] == eager[package], package
+
+
+def test_the_environment_turns_the_loader_off() -> None:
+    probe = "import sys, infra, pulumi_aws.ec2; print(type(sys.modules['pulumi_aws.ec2'].__loader__).__name__)"
+    loaders = {
+        flag: subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env={**os.environ, EAGER_ENV: flag},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for flag in ("0", "1")
+    }
+    assert loaders == {"0": "_StarStrippingLoader", "1": "SourceFileLoader"}
