@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from infra.yaml_files import load_file
 
 _HERE = Path(__file__).parent
 
@@ -26,7 +26,7 @@ class InstanceType:
 
 @functools.cache
 def ec2_instance_types() -> dict[str, InstanceType]:
-    data = yaml.safe_load((_HERE / "ec2_instance_types.yaml").read_text())
+    data = load_file(_HERE / "ec2_instance_types.yaml")
     return {name: InstanceType(name=name, **spec) for name, spec in data["types"].items()}
 
 
@@ -49,7 +49,7 @@ class DataNodeClass:
 
 
 def _data_node_classes(file: str, key: str) -> dict[str, DataNodeClass]:
-    data = yaml.safe_load((_HERE / file).read_text())
+    data = load_file(_HERE / file)
     return {name: DataNodeClass(name=name, **spec) for name, spec in data[key].items()}
 
 

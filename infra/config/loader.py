@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from infra.config import PhaseConfig
 from infra.config.errors import NAMESPACE, PhaseConfigError, from_validation_error
+from infra.yaml_files import load_file
 
 
 def parse_phase_config(values: Mapping[str, Any], source: str) -> PhaseConfig:
@@ -36,7 +37,7 @@ def load_stack_file(path: Path | str) -> PhaseConfig:
     path = Path(path)
     source = path.name
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_file(path)
     except yaml.YAMLError as exc:
         raise PhaseConfigError(source, [f"not valid YAML: {exc}"]) from None
     except OSError as exc:

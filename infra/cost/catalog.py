@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from infra.yaml_files import load_file
 
 _PRICES = Path(__file__).parent / "prices.yaml"
 
@@ -64,4 +65,4 @@ class PriceCatalog(BaseModel):
 
 @functools.cache
 def price_catalog() -> PriceCatalog:
-    return PriceCatalog.model_validate(yaml.safe_load(_PRICES.read_text()))
+    return PriceCatalog.model_validate(load_file(_PRICES))
