@@ -14,7 +14,8 @@ import pulumi_cloudflare as cloudflare
 from infra.config.edge import EdgeConfig
 from infra.edge.component import Edge, EdgeArgs
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
-from infra.policy.packs import SECURITY_PACK, for_phase, run_packs
+from infra.policy.launch import SECURITY_PACK
+from infra.policy.packs import for_phase, run_packs
 from infra.policy.runner import StackContext
 
 BUCKET = "cloudflare:index/r2Bucket:R2Bucket"

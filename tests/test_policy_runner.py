@@ -7,6 +7,9 @@ for this module; its policies exist only to make the runner's behaviour observab
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,15 +25,16 @@ from infra.policy.config import (
     parse_config,
     reconcile,
 )
+from infra.policy.launch import PolicyPackError
 from infra.policy.runner import (
-    PolicyPackError,
     PolicyPackProcess,
     PolicyRaisedError,
     StackContext,
     resource,
 )
 
-PROBE = Path(__file__).resolve().parent / "policies" / "packs" / "probe"
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = ROOT / "tests" / "policies" / "packs" / "probe"
 STACK = StackContext(project="scaleplan", stack="test")
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """The engine's sentinel for a value not known during preview."""
@@ -193,6 +197,35 @@ def test_analyze_stack_sends_outputs_parent_and_dependencies(probe: PolicyPackPr
     assert [(d.urn, d.detail) for d in report.advisory] == [
         (linked.urn, "parent=parent deps=['source'] props={'value': ['source']} value=output")
     ]
+
+
+def test_analyze_takes_the_answer_sent_ahead_for_the_same_request(probe: PolicyPackProcess) -> None:
+    probe.configure(STACK, parse_config({}))
+    thing = resource("probe:index:Thing", "ahead", {"bad": True})
+    expected = probe.analyze(thing)
+    probe.prefetch(thing)
+    probe.prefetch(thing)  # the same request is sent once
+    assert probe.answers_waiting == 1
+    assert probe.analyze(thing) == expected
+    assert probe.answers_waiting == 0
+
+
+def test_configuring_differently_drops_the_answers_sent_ahead(probe: PolicyPackProcess) -> None:
+    probe.configure(STACK, parse_config({}))
+    thing = resource("probe:index:Thing", "ahead-then-reconfigured", {"bad": True})
+    probe.prefetch(thing)
+    probe.configure(STACK, parse_config({}))  # the same settings: nothing is sent, the answer stays valid
+    assert probe.answers_waiting == 1
+    probe.configure(STACK, parse_config({"probe-declared-mandatory": "disabled"}))
+    assert probe.answers_waiting == 0
+    assert "probe-declared-mandatory" not in {d.policy for d in probe.analyze(thing).diagnostics}
+
+
+def test_a_launched_pack_nobody_connects_to_is_stopped_when_the_command_exits() -> None:
+    script = f"import pathlib, infra.policy.launch as l; print(l.launch(pathlib.Path({str(PROBE)!r})).process.pid)"
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(completed.stdout), 0)
 
 
 def test_a_fresh_pack_refuses_analysis_before_configure_and_close_stops_it() -> None:

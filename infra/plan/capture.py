@@ -8,7 +8,7 @@ mock monitor, so each `RegisterResourceRequest` is recorded instead of sent to a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +52,17 @@ class CapturedResource:
         return self.type.startswith("pulumi:providers:")
 
 
-class CapturingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that keeps every registration request, in order."""
+ResourceObserver = Callable[[CapturedResource], None]
+"""Called with each resource as it is registered (from the SDK's worker threads)."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+
+class CapturingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps every registration request, in order, and reports each one."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, observers: Sequence[ResourceObserver] = ()) -> None:
         super().__init__(mocks)
         self.captured: list[CapturedResource] = []
+        self._observers = tuple(observers)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -67,25 +72,26 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         outputs = rpc.deserialize_properties(response.object) if response.object else {}
         inputs_struct = struct_pb2.Struct()
         inputs_struct.CopyFrom(request.object)
-        self.captured.append(
-            CapturedResource(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                custom=bool(request.custom),
-                inputs=inputs,
-                outputs=outputs,
-                inputs_struct=inputs_struct,
-                parent=request.parent,
-                provider=request.provider,
-                protect=bool(request.protect),
-                dependencies=tuple(request.dependencies),
-                property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
-                ignore_changes=tuple(request.ignoreChanges),
-                delete_before_replace=bool(request.deleteBeforeReplace),
-                retain_on_delete=bool(request.retainOnDelete),
-            )
+        resource = CapturedResource(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            custom=bool(request.custom),
+            inputs=inputs,
+            outputs=outputs,
+            inputs_struct=inputs_struct,
+            parent=request.parent,
+            provider=request.provider,
+            protect=bool(request.protect),
+            dependencies=tuple(request.dependencies),
+            property_dependencies={key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()},
+            ignore_changes=tuple(request.ignoreChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            retain_on_delete=bool(request.retainOnDelete),
         )
+        self.captured.append(resource)
+        for observer in self._observers:
+            observer(resource)
         return response
 
 
@@ -131,12 +137,14 @@ def run_program(
     stack: str,
     mocks: pulumi.runtime.Mocks | None = None,
     preview: bool = False,
+    observers: Sequence[ResourceObserver] = (),
 ) -> ProgramRun:
     """Execute ``program`` under mocks and return the resources it registered.
 
+    ``observers`` see each resource as soon as it is registered, while the program goes on.
     Exceptions raised by the program (including inside ``apply``) propagate unchanged.
     """
-    monitor = CapturingMonitor(mocks or RealisticMocks())
+    monitor = CapturingMonitor(mocks or RealisticMocks(), observers)
     _ensure_open_event_loop()
     # set_mocks keeps an existing root Stack, so without this a second run in the same
     # process would report the first run's exports (and parent resources to its stack).

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import PhaseConfig
-from infra.plan.capture import ProgramRun, run_program
+from infra.plan.capture import ProgramRun, ResourceObserver, run_program
 from infra.plan.mocks import RealisticMocks
 from infra.plan.sections import Section, SectionBuilder, section_builders
 from infra.tagging import PROJECT
@@ -38,8 +38,11 @@ def default_stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def run_phase(config: PhaseConfig, stack: str) -> ProgramRun:
-    """The real program for ``config`` under mocks, as ``pulumi up`` on ``stack`` would run it."""
+def run_phase(config: PhaseConfig, stack: str, observers: Sequence[ResourceObserver] = ()) -> ProgramRun:
+    """The real program for ``config`` under mocks, as ``pulumi up`` on ``stack`` would run it.
+
+    ``observers`` see each resource as it is registered (see :func:`run_program`).
+    """
     # Imported here so that a bad stack file is reported before the provider SDKs load.
     from infra.stack import build_phase  # noqa: PLC0415
 
@@ -51,6 +54,7 @@ def run_phase(config: PhaseConfig, stack: str) -> ProgramRun:
         project=PROJECT,
         stack=stack,
         mocks=RealisticMocks(region=config.environment.region),
+        observers=observers,
     )
 
 

@@ -22,8 +22,9 @@ from infra.config.loader import load_stack_file
 from infra.plan.capture import run_program
 from infra.plan.mocks import RealisticMocks
 from infra.policy.config import PolicyConfigError, load_config_file
-from infra.policy.packs import POLICIES_ROOT, PackRun, for_phase, run_packs
-from infra.policy.runner import PackReport, PolicyPackError, StackContext
+from infra.policy.launch import POLICIES_ROOT, PolicyPackError
+from infra.policy.packs import PackRun, for_phase, run_packs
+from infra.policy.runner import PackReport, StackContext
 from infra.tagging import PROJECT
 
 EXIT_OK = 0

@@ -13,16 +13,16 @@ Convention (shared by every pack under ``policies/``):
 from __future__ import annotations
 
 import atexit
+import queue
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.plan.capture import CapturedResource
 from infra.policy.config import ConfigEntry, load_config_file
-from infra.policy.runner import PackPool, PackReport, StackContext
-
-POLICIES_ROOT = Path(__file__).resolve().parent.parent.parent / "policies"
-SECURITY_PACK = POLICIES_ROOT / "security"
+from infra.policy.launch import discover_packs
+from infra.policy.runner import PackPool, PackReport, PolicyPackProcess, StackContext
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,6 @@ class PackRun:
     config: Mapping[str, ConfigEntry] = field(default_factory=dict)
     config_file: Path | None = None
     """Where ``config`` came from, for reports."""
-
-
-def discover_packs(root: Path = POLICIES_ROOT) -> list[Path]:
-    """Every pack under ``root``: the security pack first, then the others by name."""
-    packs = sorted(path.parent for path in root.glob("*/PulumiPolicy.yaml"))
-    return sorted(packs, key=lambda path: (path.name != "security", path.name))
 
 
 def phase_config_file(pack_dir: Path, phase: str) -> Path | None:
@@ -78,3 +72,60 @@ def run_packs(
         pack.configure(stack, run.config)
         reports.append(pack.run(resources))
     return reports
+
+
+class AnalysisAhead:
+    """Analyzes each resource in every pack while the program is still registering the rest.
+
+    The CLI calls ``Analyze`` as each resource is registered; doing the same here lets the
+    pack processes work on the other core during the mocked run. Give it to
+    :func:`infra.plan.capture.run_program` as an observer, :meth:`finish` it after the run,
+    then run the packs as usual (:func:`run_packs` with the same stack and config): each
+    ``Analyze`` (and the ``AnalyzeStack`` sent by :meth:`finish`) whose request is identical
+    takes the answer already computed. Nothing is
+    reported from here; a pack that cannot start or be configured is simply not analyzed
+    ahead, and the later run reports why.
+    """
+
+    def __init__(self, phase: str, stack: StackContext, pool: PackPool | None = None) -> None:
+        self._phase = phase
+        self._stack = stack
+        self._pool = pool or _POOL
+        self._resources: queue.SimpleQueue[CapturedResource | None] = queue.SimpleQueue()
+        self._packs: list[PolicyPackProcess] = []
+        self._worker = threading.Thread(target=self._send, name="policy-analysis-ahead", daemon=True)
+        self._worker.start()
+
+    def __call__(self, resource: CapturedResource) -> None:
+        self._resources.put(resource)
+
+    def finish(self, resources: Sequence[CapturedResource] | None = None) -> None:
+        """Wait until every resource seen so far has been sent (not answered); with the run's
+        ``resources``, also send the ``AnalyzeStack`` that follows them."""
+        self._resources.put(None)
+        self._worker.join()
+        if resources is not None:
+            for pack in self._packs:
+                pack.prefetch_stack(resources)
+
+    def _ready_packs(self) -> list[PolicyPackProcess]:
+        """Each pack started and configured for the phase, as :func:`run_packs` will configure it."""
+        packs = []
+        for pack_dir in discover_packs():
+            try:
+                [run] = for_phase(self._phase, [pack_dir])
+                pack = self._pool.get(run.pack_dir)
+                pack.configure(self._stack, run.config)
+            except Exception:  # noqa: BLE001 - reported by the run that follows, which tries again
+                continue
+            packs.append(pack)
+        return packs
+
+    def _send(self) -> None:
+        self._packs = self._ready_packs()
+        providers: dict[str, CapturedResource] = {}
+        while (resource := self._resources.get()) is not None:
+            if resource.is_provider:
+                providers[resource.urn] = resource
+            for pack in self._packs:
+                pack.prefetch(resource, providers)

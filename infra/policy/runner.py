@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import collections
 import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from infra.policy.config import (
     PolicySetting,
     reconcile,
 )
+from infra.policy.launch import PLACEHOLDER_ENGINE_ADDRESS, LaunchedPack, PolicyPackError, adopt, launch
 
 _TO_WIRE: dict[EnforcementLevel, analyzer_pb2.EnforcementLevel.ValueType] = {
     EnforcementLevel.ADVISORY: analyzer_pb2.ADVISORY,
@@ -55,15 +54,6 @@ _SEVERITIES = {
 # The pack's own gRPC server accepts up to 400 MiB; a whole stack in one AnalyzeStack can be big.
 _CHANNEL_OPTIONS = [("grpc.max_send_message_length", 400 * 1024 * 1024)]
 _PREVIEW_PREFIX = "can't run policy "
-
-PLACEHOLDER_ENGINE_ADDRESS = "127.0.0.1:0"
-"""What we pass as ``<engine-address>``. ``python -m pulumi.policy`` parses the argument but
-never connects to it (its ``pulumi.runtime.Settings`` gets no engine), so ``pulumi.log`` in a
-pack falls back to stderr, which the runner keeps for error reports. No engine server needed."""
-
-
-class PolicyPackError(RuntimeError):
-    """The pack could not be started or answered a call with an error."""
 
 
 class PolicyRaisedError(PolicyPackError):
@@ -192,26 +182,21 @@ class PolicyPackProcess:
         self.configured_with: tuple[StackContext, dict[str, ConfigEntry]] | None = None
         """The arguments of the last :meth:`configure`, so callers sharing the process can tell
         whether it needs configuring again."""
+        self._prefetched: dict[tuple[str, bytes], Any] = {}
+        """Calls sent ahead by :meth:`prefetch` and :meth:`prefetch_stack`: gRPC futures by
+        method and serialized request."""
+        self._prefetch_lock = threading.Lock()
 
     @classmethod
     def start(cls, pack_dir: Path, *, python: str | None = None, startup_timeout: float = 60.0) -> Self:
-        """Start the pack as the CLI does and wait for the port it prints.
+        """Start the pack as the CLI does and connect to it (see :func:`infra.policy.launch.launch`)."""
+        return cls.connect(launch(pack_dir, python=python), startup_timeout=startup_timeout)
 
-        The CLI would run the pack's own virtualenv python (``runtime.options.virtualenv`` in
-        ``PulumiPolicy.yaml``); our packs depend only on what the project's locked venv
-        already holds, so that interpreter stands in for it.
-        """
-        pack_dir = pack_dir.resolve()
-        if not (pack_dir / "PulumiPolicy.yaml").is_file():
-            raise PolicyPackError(f"{pack_dir} is not a policy pack: it has no PulumiPolicy.yaml")
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        process = subprocess.Popen(
-            [python or sys.executable, "-u", "-m", "pulumi.policy", PLACEHOLDER_ENGINE_ADDRESS, str(pack_dir)],
-            cwd=pack_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
+    @classmethod
+    def connect(cls, launched: LaunchedPack, *, startup_timeout: float = 60.0) -> Self:
+        """Take over a launched pack: wait for the port it prints, then handshake and describe."""
+        adopt(launched)
+        process, stderr = launched.process, launched.stderr
         assert process.stdout is not None
         line = _read_first_line(process.stdout, startup_timeout)
         try:
@@ -223,9 +208,9 @@ class PolicyPackProcess:
             log = stderr.read().decode(errors="replace").strip()
             stderr.close()
             raise PolicyPackError(
-                f"policy pack {pack_dir} did not print its port (first stdout line {line!r}); stderr:\n{log}"
+                f"policy pack {launched.pack_dir} did not print its port (first stdout line {line!r}); stderr:\n{log}"
             ) from None
-        pack = cls(pack_dir, process, stderr, port)
+        pack = cls(launched.pack_dir, process, stderr, port)
         # Keep reading stdout, as the CLI does: a pack that prints would otherwise fill the
         # pipe and block inside a policy.
         threading.Thread(target=pack._drain_stdout, daemon=True).start()
@@ -278,9 +263,10 @@ class PolicyPackProcess:
 
     # -- protocol --------------------------------------------------------------------
 
-    def _call(self, method: str, request: Any, target: str) -> Any:
+    def _call(self, method: str, request: Any, target: str, sent: Any = None) -> Any:
+        """The response to ``request``, or to the call ``sent`` ahead with it (a gRPC future)."""
         try:
-            return getattr(self._stub, method)(request)
+            return sent.result() if sent is not None else getattr(self._stub, method)(request)
         except grpc.RpcError as error:
             code, details = error.code(), error.details()
             if code == grpc.StatusCode.UNKNOWN:
@@ -336,8 +322,14 @@ class PolicyPackProcess:
 
         ``config`` is the parsed ``--policy-pack-config`` (see :func:`infra.policy.config.parse_config`).
         Returns the effective settings; raises :class:`~infra.policy.config.PolicyConfigError`.
+        Configuring again with the same arguments sends nothing, so analyses already sent
+        by :meth:`prefetch` stay valid.
         """
+        if self.settings and self.configured_with == (stack, dict(config or {})):
+            return self.settings
         settings = reconcile(self.policies, self.initial_config, config or {})
+        with self._prefetch_lock:
+            self._prefetched.clear()
         self._call(
             "ConfigureStack",
             analyzer_pb2.AnalyzerStackConfigureRequest(
@@ -380,25 +372,50 @@ class PolicyPackProcess:
     def analyze(
         self, resource: CapturedResource, providers: Mapping[str, CapturedResource] | None = None
     ) -> PackReport:
-        """``Analyze`` one resource's inputs (``providers``: provider resources by URN)."""
+        """``Analyze`` one resource's inputs (``providers``: provider resources by URN).
+
+        Takes the answer of an identical request sent ahead by :meth:`prefetch`, if any.
+        """
         self._require_configured()
-        request = analyzer_pb2.AnalyzeRequest(
-            type=resource.type,
-            urn=resource.urn,
-            name=resource.name,
-            properties=resource.inputs_struct,
-            options=_options(resource),
-        )
-        provider = _provider(resource, providers or {})
-        if provider is not None:
-            request.provider.CopyFrom(provider)
-        response = self._call("Analyze", request, resource.urn)
+        response = self._answer("Analyze", _analyze_request(resource, providers or {}), resource.urn)
         return PackReport(
             self.name,
             tuple(self._diagnostics(response, resource.urn)),
             tuple(NotApplicable(n.policy_name, resource.urn, n.reason) for n in response.not_applicable),
             self.settings,
         )
+
+    def prefetch(self, resource: CapturedResource, providers: Mapping[str, CapturedResource] | None = None) -> None:
+        """Send ``Analyze`` for ``resource`` now without waiting: the CLI analyzes each resource
+        as the program registers it, so the pack can work while the program is still running.
+
+        :meth:`analyze` later takes the answer if it builds the same request under the same
+        configuration (a later :meth:`configure` with other arguments drops it). Thread-safe.
+        """
+        self._send_ahead("Analyze", _analyze_request(resource, providers or {}))
+
+    def prefetch_stack(self, resources: Sequence[CapturedResource]) -> None:
+        """Send ``AnalyzeStack`` over ``resources`` now, for :meth:`analyze_stack` to take later."""
+        self._send_ahead("AnalyzeStack", _analyze_stack_request(resources))
+
+    def _send_ahead(self, method: str, request: Any) -> None:
+        self._require_configured()
+        key = (method, request.SerializeToString(deterministic=True))
+        with self._prefetch_lock:
+            if key not in self._prefetched:
+                self._prefetched[key] = getattr(self._stub, method).future(request)
+
+    def _answer(self, method: str, request: Any, target: str) -> Any:
+        """The response to ``request``: the one sent ahead for an identical request, if any."""
+        with self._prefetch_lock:
+            sent = self._prefetched.pop((method, request.SerializeToString(deterministic=True)), None)
+        return self._call(method, request, target, sent)
+
+    @property
+    def answers_waiting(self) -> int:
+        """How many analyses sent ahead by :meth:`prefetch` no :meth:`analyze` has taken yet."""
+        with self._prefetch_lock:
+            return len(self._prefetched)
 
     def analyze_stack(self, resources: Sequence[CapturedResource]) -> PackReport:
         """``AnalyzeStack`` once over the resources' outputs, with parents and dependencies.
@@ -407,26 +424,7 @@ class PolicyPackProcess:
         ``provider``.
         """
         self._require_configured()
-        providers = _providers_by_urn(resources)
-        request = analyzer_pb2.AnalyzeStackRequest()
-        for resource in resources:
-            if resource.is_provider:
-                continue
-            item = request.resources.add(
-                type=resource.type,
-                urn=resource.urn,
-                name=resource.name,
-                properties=to_struct(resource.outputs),
-                options=_options(resource),
-                parent=resource.parent,
-                dependencies=list(resource.dependencies),
-            )
-            for key, urns in resource.property_dependencies.items():
-                item.propertyDependencies[key].urns.extend(urns)
-            provider = _provider(resource, providers)
-            if provider is not None:
-                item.provider.CopyFrom(provider)
-        response = self._call("AnalyzeStack", request, "the stack")
+        response = self._answer("AnalyzeStack", _analyze_stack_request(resources), "the stack")
         return PackReport(
             self.name,
             tuple(self._diagnostics(response, "")),
@@ -453,19 +451,37 @@ class PackPool:
     def __init__(self, *, python: str | None = None) -> None:
         self._python = python
         self._packs: dict[Path, PolicyPackProcess] = {}
+        self._launched: dict[Path, LaunchedPack] = {}
+        self._lock = threading.Lock()
+
+    def adopt(self, launched: Sequence[LaunchedPack]) -> None:
+        """Use these already launched processes when their packs are first needed."""
+        with self._lock:
+            for pack in launched:
+                self._launched.setdefault(pack.pack_dir.resolve(), pack)
 
     def get(self, pack_dir: Path) -> PolicyPackProcess:
+        """The running pack for ``pack_dir``, connecting to a launched one or starting it. Thread-safe."""
         key = pack_dir.resolve()
-        pack = self._packs.get(key)
-        if pack is None or pack._process.poll() is not None:
-            pack = PolicyPackProcess.start(key, python=self._python)
-            self._packs[key] = pack
-        return pack
+        with self._lock:
+            pack = self._packs.get(key)
+            if pack is None or pack._process.poll() is not None:
+                launched = self._launched.pop(key, None)
+                if launched is not None:
+                    pack = PolicyPackProcess.connect(launched)
+                else:
+                    pack = PolicyPackProcess.start(key, python=self._python)
+                self._packs[key] = pack
+            return pack
 
     def close(self) -> None:
-        for pack in self._packs.values():
-            pack.close()
-        self._packs.clear()
+        with self._lock:
+            for pack in self._packs.values():
+                pack.close()
+            self._packs.clear()
+            for launched in self._launched.values():
+                launched.stop()
+            self._launched.clear()
 
     def __enter__(self) -> Self:
         return self
@@ -483,6 +499,45 @@ def _struct_dict_schema(schema: Any) -> dict[str, Any]:
     if schema.required:
         result["required"] = list(schema.required)
     return result
+
+
+def _analyze_request(
+    resource: CapturedResource, providers: Mapping[str, CapturedResource]
+) -> analyzer_pb2.AnalyzeRequest:
+    request = analyzer_pb2.AnalyzeRequest(
+        type=resource.type,
+        urn=resource.urn,
+        name=resource.name,
+        properties=resource.inputs_struct,
+        options=_options(resource),
+    )
+    provider = _provider(resource, providers)
+    if provider is not None:
+        request.provider.CopyFrom(provider)
+    return request
+
+
+def _analyze_stack_request(resources: Sequence[CapturedResource]) -> analyzer_pb2.AnalyzeStackRequest:
+    providers = _providers_by_urn(resources)
+    request = analyzer_pb2.AnalyzeStackRequest()
+    for resource in resources:
+        if resource.is_provider:
+            continue
+        item = request.resources.add(
+            type=resource.type,
+            urn=resource.urn,
+            name=resource.name,
+            properties=to_struct(resource.outputs),
+            options=_options(resource),
+            parent=resource.parent,
+            dependencies=list(resource.dependencies),
+        )
+        for key, urns in resource.property_dependencies.items():
+            item.propertyDependencies[key].urns.extend(urns)
+        provider = _provider(resource, providers)
+        if provider is not None:
+            item.provider.CopyFrom(provider)
+    return request
 
 
 def _options(resource: CapturedResource) -> analyzer_pb2.AnalyzerResourceOptions:

@@ -11,8 +11,9 @@ from infra.config import PhaseConfig
 from infra.plan.capture import ProgramRun
 from infra.plan.sections import Cell, Section, register
 from infra.policy.config import PolicyConfigError
-from infra.policy.packs import POLICIES_ROOT, PackRun, discover_packs, for_phase, run_packs
-from infra.policy.runner import PackReport, PolicyPackError, StackContext
+from infra.policy.launch import POLICIES_ROOT, PolicyPackError, discover_packs
+from infra.policy.packs import PackRun, for_phase, run_packs
+from infra.policy.runner import PackReport, StackContext
 from infra.tagging import PROJECT
 
 TITLE = "Policy verdicts"

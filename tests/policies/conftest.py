@@ -22,7 +22,8 @@ import pytest
 
 from infra.plan.capture import CapturedResource
 from infra.policy.config import parse_config
-from infra.policy.packs import POLICIES_ROOT, shared_pool
+from infra.policy.launch import POLICIES_ROOT
+from infra.policy.packs import shared_pool
 from infra.policy.runner import PackPool, PackReport, PolicyPackProcess, StackContext
 
 POLICIES = POLICIES_ROOT

@@ -14,7 +14,8 @@ import pytest
 from infra.plan.capture import ProgramRun
 from infra.policy import section as section_module
 from infra.policy.config import parse_config
-from infra.policy.packs import SECURITY_PACK, for_phase, run_packs
+from infra.policy.launch import SECURITY_PACK
+from infra.policy.packs import for_phase, run_packs
 from infra.policy.runner import PackPool, StackContext, resource
 from infra.policy.section import policy_section
 from tests.conftest import built_phase, phase_config
