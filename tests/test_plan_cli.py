@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,15 @@ from google.protobuf import struct_pb2
 from infra.capacity import demand
 from infra.config import PhaseConfig
 from infra.plan import sections
-from infra.plan.__main__ import main
 from infra.plan.capacity_section import capacity_section
-from infra.plan.capture import CapturedResource, ProgramRun
+from infra.plan.capture import CapturedResource, ProgramRun, ResourceObserver
+from infra.plan.cli import main
 from infra.plan.render import comparison, format_cell, render_json, render_markdown, render_table
 from infra.plan.report import PhaseReport, build_sections
 from infra.plan.resources_section import group_by_top_level, resources_section, sizing_summary
 from infra.plan.sections import Section
+from infra.policy.launch import discover_packs
+from infra.policy.packs import shared_pool
 from tests.conftest import ROOT, built_phase, phase_config, stack_file
 
 STACK_URN = "urn:pulumi:test::scaleplan::pulumi:pulumi:Stack::scaleplan-test"
@@ -205,11 +208,15 @@ def shared_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     fresh in ``test_reads_another_stack_file``.
     """
 
-    def run_phase(config: PhaseConfig, stack: str) -> ProgramRun:
+    def run_phase(config: PhaseConfig, stack: str, observers: Sequence[ResourceObserver] = ()) -> ProgramRun:
         assert config == phase_config(stack)
-        return built_phase(stack)
+        run = built_phase(stack)
+        for resource in run.resources:  # as the mocked run reports each registration
+            for observer in observers:
+                observer(resource)
+        return run
 
-    monkeypatch.setattr("infra.plan.__main__.run_phase", run_phase)
+    monkeypatch.setattr("infra.plan.cli.run_phase", run_phase)
 
 
 @pytest.mark.usefixtures("shared_runs")
@@ -221,6 +228,8 @@ def test_plans_every_phase_with_a_comparison(capsys: pytest.CaptureFixture[str])
     assert titles[:2] == ["Resources", "Capacity"]
     peak = next(r for r in document["comparison"]["rows"] if r[0] == "Capacity: peak_requests_per_second")
     assert peak == ["Capacity: peak_requests_per_second", 10, 50, 200, 600]
+    # Every analysis the packs ran while the program ran was taken by the verdict section.
+    assert [shared_pool().get(pack).answers_waiting for pack in discover_packs()] == [0, 0]
 
 
 def test_reads_another_stack_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""``python -m infra.plan <phase|all>``: what ``pulumi up`` would create, without a cloud.
+"""The offline plan command (``python -m infra.plan <phase|all>``): what ``pulumi up`` would create.
 
 Loads ``Pulumi.<phase>.yaml``, runs the real program under Pulumi's mocks and prints each
 registered plan section. Exit status: 0 when every section passes, 1 when a section failed
@@ -11,14 +11,19 @@ import argparse
 import asyncio
 import gc
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.config import PhaseConfig, PhaseConfigError
 from infra.config.environment import Phase
 from infra.config.loader import load_stack_file
 from infra.plan.report import PhaseReport, build_sections, default_stack_file, run_phase
+from infra.tagging import PROJECT
+
+if TYPE_CHECKING:
+    from infra.policy.launch import LaunchedPack
+    from infra.policy.packs import AnalysisAhead
 
 EXIT_OK = 0
 EXIT_SECTION_FAILED = 1
@@ -45,7 +50,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPack] = ()) -> int:
+    """Run the command; ``launched_packs`` are policy-pack processes already started for it."""
     args = parse_args(argv)
     stacks = [p.value for p in Phase] if args.phase == ALL else [args.phase]
     files = {stack: args.stack_file or default_stack_file(stack) for stack in stacks}
@@ -65,40 +71,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported after validation so that a bad file is reported without loading the renderers' deps.
     from infra.plan.render import RENDERERS  # noqa: PLC0415
 
-    warm_up = threading.Thread(target=_start_policy_packs, name="start-policy-packs", daemon=True)
-    warm_up.start()
     reports: list[PhaseReport] = []
     for stack, config in configs.items():
+        analysis = _policy_analysis_ahead(config, stack, launched_packs)
         try:
-            run = run_phase(config, stack)
+            run = run_phase(config, stack, observers=[analysis])
         except PhaseConfigError as exc:  # a rule checked while the program declares resources
+            analysis.finish()
             print(exc, file=sys.stderr)
             return EXIT_INVALID_CONFIG
-        warm_up.join()
+        analysis.finish(run.resources)
         reports.append(PhaseReport(stack=stack, stack_file=_shown(files[stack]), sections=build_sections(config, run)))
 
     sys.stdout.write(RENDERERS[args.fmt](reports) + "\n")
     return EXIT_SECTION_FAILED if any(report.failed for report in reports) else EXIT_OK
 
 
-def _start_policy_packs() -> None:
-    """Start the policy-pack processes while the program runs under mocks.
+def _policy_analysis_ahead(
+    config: PhaseConfig, stack: str, launched_packs: Sequence[LaunchedPack] = ()
+) -> AnalysisAhead:
+    """Start the policy packs and analyze each resource while the program runs under mocks.
 
-    Each pack is a separate Python process that imports the Pulumi SDK, so starting them
-    beside the program (on another core) rather than after it takes their start-up off the
-    plan's critical path. The verdict section reuses them from the shared pool; a pack that
-    fails to start here is started again there, where its error is reported.
+    Each pack is a separate Python process: started and fed beside the program (on the
+    other core) rather than after it, its start-up and most of its analysis leave the plan's
+    critical path. The verdict section then runs the packs as usual and takes the answers
+    already computed (see :class:`infra.policy.packs.AnalysisAhead`).
     """
-    from infra.policy.packs import discover_packs, shared_pool  # noqa: PLC0415
+    from infra.policy.packs import AnalysisAhead, shared_pool  # noqa: PLC0415
+    from infra.policy.runner import StackContext  # noqa: PLC0415
 
-    for pack_dir in discover_packs():
-        try:
-            shared_pool().get(pack_dir)
-        except Exception:  # noqa: BLE001 - reported by the verdict section's own start
-            continue
+    shared_pool().adopt(launched_packs)
+    return AnalysisAhead(config.environment.phase.value, StackContext(project=PROJECT, stack=stack))
 
 
-def _close_event_loops() -> None:
+def close_event_loops() -> None:
     """Close the event loops the Pulumi runtime opened in its worker threads, at process exit.
 
     Left open, each one's finalizer runs at interpreter exit after its sockets are gone and
@@ -116,9 +122,3 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-if __name__ == "__main__":
-    status = main()
-    _close_event_loops()
-    sys.exit(status)
