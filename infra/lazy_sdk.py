@@ -91,8 +91,9 @@ class _LazyPackage:
         submodule = self.index().get(name, name if name in self._star_modules else None)
         if submodule is None:
             raise AttributeError(f"module {self._module.__name__!r} has no attribute {name!r}")
-        # The import binds the submodule on the package, which binds its exports (bind_exports).
-        importlib.import_module(f"{self._module.__name__}.{submodule}")
+        # Binding again is harmless, and needed when the submodule was imported while the
+        # package itself was still a lazy stub (see _StarStrippingLoader.exec_module).
+        self.bind_exports(submodule, importlib.import_module(f"{self._module.__name__}.{submodule}"))
         try:
             return self._module.__dict__[name]
         except KeyError:
@@ -150,9 +151,16 @@ class _StarStrippingLoader(importlib.machinery.SourceFileLoader):
         return compile(_STAR_IMPORT.sub("pass", self._source), self.path, "exec", dont_inherit=True)
 
     def exec_module(self, module: types.ModuleType) -> None:
-        module.__dict__["__lazy_package__"] = _LazyPackage(module, self.path, self._star_modules)
+        lazy = _LazyPackage(module, self.path, self._star_modules)
+        module.__dict__["__lazy_package__"] = lazy
         module.__class__ = _LazyPackageModule
         super().exec_module(module)
+        # A package that pulumi_aws imports lazily itself (importlib's LazyLoader) may get
+        # submodules imported into it before this runs, bound without passing __setattr__.
+        for submodule in self._star_modules:
+            loaded = sys.modules.get(f"{module.__name__}.{submodule}")
+            if loaded is not None:
+                lazy.bind_exports(submodule, loaded)
 
 
 class LazySdkFinder(importlib.abc.MetaPathFinder):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -71,6 +73,26 @@ def test_a_class_named_like_its_module_is_the_class(fake_sdk: str) -> None:
     package = __import__(fake_sdk)
     assert isinstance(package.Gamma, type)
     assert package.Gamma is sys.modules[f"{fake_sdk}.Gamma"].Gamma
+
+
+def test_a_submodule_imported_before_a_lazily_loaded_package_runs_is_bound(fake_sdk: str) -> None:
+    # pulumi_aws loads its service packages with importlib's LazyLoader: a submodule can be
+    # imported into the package object before the package's own code has run.
+    spec = importlib.util.find_spec(fake_sdk)
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[fake_sdk] = package
+    spec.loader.exec_module(package)
+    alpha = importlib.import_module(f"{fake_sdk}.alpha")
+    assert package.Alpha is alpha.Alpha
+    assert package.Shared.origin == "beta"
+
+
+def test_a_name_resolves_after_its_submodule_was_imported_directly(fake_sdk: str) -> None:
+    gamma = importlib.import_module(f"{fake_sdk}.Gamma")
+    package = sys.modules[fake_sdk]
+    assert package.Gamma is gamma.Gamma
 
 
 def test_from_import_and_dir_see_every_exported_name(fake_sdk: str) -> None:
