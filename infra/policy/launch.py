@@ -48,18 +48,22 @@ class LaunchedPack:
 
     def stop(self) -> None:
         """Terminate the process unless someone adopted it (idempotent)."""
-        if self.adopted:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.stderr.close()
+        if not self.adopted:
+            stop_process(self.process, self.stderr)
+
+
+def stop_process(process: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
+    """Terminate a pack process (killed if it does not exit within 5 s) and close its pipes."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+    stderr.close()
 
 
 _UNADOPTED: list[LaunchedPack] = []

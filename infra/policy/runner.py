@@ -35,7 +35,14 @@ from infra.policy.config import (
     PolicySetting,
     reconcile,
 )
-from infra.policy.launch import PLACEHOLDER_ENGINE_ADDRESS, LaunchedPack, PolicyPackError, adopt, launch
+from infra.policy.launch import (
+    PLACEHOLDER_ENGINE_ADDRESS,
+    LaunchedPack,
+    PolicyPackError,
+    adopt,
+    launch,
+    stop_process,
+)
 
 _TO_WIRE: dict[EnforcementLevel, analyzer_pb2.EnforcementLevel.ValueType] = {
     EnforcementLevel.ADVISORY: analyzer_pb2.ADVISORY,
@@ -235,16 +242,7 @@ class PolicyPackProcess:
     def close(self) -> None:
         """Stop the pack process and release the channel (idempotent)."""
         self._channel.close()
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-        self._stderr.close()
+        stop_process(self._process, self._stderr)
 
     def _drain_stdout(self) -> None:
         assert self._process.stdout is not None
