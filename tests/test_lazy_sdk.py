@@ -79,7 +79,8 @@ def test_a_submodule_imported_before_a_lazily_loaded_package_runs_is_bound(fake_
     # pulumi_aws loads its service packages with importlib's LazyLoader: a submodule can be
     # imported into the package object before the package's own code has run.
     spec = importlib.util.find_spec(fake_sdk)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     spec.loader = importlib.util.LazyLoader(spec.loader)
     package = importlib.util.module_from_spec(spec)
     sys.modules[fake_sdk] = package
