@@ -13,7 +13,6 @@ Convention (shared by every pack under ``policies/``):
 from __future__ import annotations
 
 import atexit
-import queue
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,27 +81,36 @@ class AnalysisAhead:
     :func:`infra.plan.capture.run_program` as an observer, :meth:`finish` it after the run,
     then run the packs as usual (:func:`run_packs` with the same stack and config): each
     ``Analyze`` (and the ``AnalyzeStack`` sent by :meth:`finish`) whose request is identical
-    takes the answer already computed. Nothing is
-    reported from here; a pack that cannot start or be configured is simply not analyzed
-    ahead, and the later run reports why.
+    takes the answer already computed. Nothing is reported from here; a pack that cannot
+    start or be configured is simply not analyzed ahead, and the later run reports why.
     """
 
     def __init__(self, phase: str, stack: StackContext, pool: PackPool | None = None) -> None:
         self._phase = phase
         self._stack = stack
         self._pool = pool or _POOL
-        self._resources: queue.SimpleQueue[CapturedResource | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._backlog: list[CapturedResource] = []
+        """Resources registered before the packs were ready."""
         self._packs: list[PolicyPackProcess] = []
-        self._worker = threading.Thread(target=self._send, name="policy-analysis-ahead", daemon=True)
+        self._providers: dict[str, CapturedResource] = {}
+        self._ready = False
+        self._worker = threading.Thread(target=self._start, name="policy-analysis-ahead", daemon=True)
         self._worker.start()
 
     def __call__(self, resource: CapturedResource) -> None:
-        self._resources.put(resource)
+        # Sent from the registering thread itself once the packs are ready: handing each
+        # resource to another thread made it wait for the interpreter lock, which the
+        # program's thread holds, and the packs fell behind the run.
+        with self._lock:
+            if self._ready:
+                self._send(resource)
+            else:
+                self._backlog.append(resource)
 
     def finish(self, resources: Sequence[CapturedResource] | None = None) -> None:
         """Wait until every resource seen so far has been sent (not answered); with the run's
         ``resources``, also send the ``AnalyzeStack`` that follows them."""
-        self._resources.put(None)
         self._worker.join()
         if resources is not None:
             for pack in self._packs:
@@ -121,11 +129,17 @@ class AnalysisAhead:
             packs.append(pack)
         return packs
 
-    def _send(self) -> None:
-        self._packs = self._ready_packs()
-        providers: dict[str, CapturedResource] = {}
-        while (resource := self._resources.get()) is not None:
-            if resource.is_provider:
-                providers[resource.urn] = resource
-            for pack in self._packs:
-                pack.prefetch(resource, providers)
+    def _start(self) -> None:
+        packs = self._ready_packs()
+        with self._lock:
+            self._packs = packs
+            for resource in self._backlog:
+                self._send(resource)
+            self._backlog.clear()
+            self._ready = True
+
+    def _send(self, resource: CapturedResource) -> None:
+        if resource.is_provider:
+            self._providers[resource.urn] = resource
+        for pack in self._packs:
+            pack.prefetch(resource, self._providers)
