@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
 
     reports: list[PhaseReport] = []
     for stack, config in configs.items():
-        analysis = _policy_analysis_ahead(config, stack, launched_packs)
+        analysis = policy_analysis_ahead(config, stack, launched_packs)
         try:
             run = run_phase(config, stack, observers=[analysis])
         except PhaseConfigError as exc:  # a rule checked while the program declares resources
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
     return EXIT_SECTION_FAILED if any(report.failed for report in reports) else EXIT_OK
 
 
-def _policy_analysis_ahead(
+def policy_analysis_ahead(
     config: PhaseConfig, stack: str, launched_packs: Sequence[LaunchedPack] = ()
 ) -> AnalysisAhead:
     """Start the policy packs and analyze each resource while the program runs under mocks.
