@@ -49,6 +49,7 @@ launched = [launch(pack_dir) for pack_dir in discover_packs()]
 marks["launch policy packs"] = time.perf_counter()
 from infra.config.loader import load_stack_file
 from infra.plan.cli import policy_analysis_ahead
+from infra.policy.packs import shared_pool
 from infra.plan.report import default_stack_file, run_phase
 from infra.plan.sections import section_builders
 marks["import config and plan"] = time.perf_counter()
@@ -56,7 +57,8 @@ config = load_stack_file(default_stack_file({phase!r}))
 marks["load and validate stack file"] = time.perf_counter()
 import infra.stack
 marks["import program"] = time.perf_counter()
-analysis = policy_analysis_ahead(config, {phase!r}, launched)
+shared_pool().adopt(launched)
+analysis = policy_analysis_ahead(config, {phase!r})
 run = run_phase(config, {phase!r}, observers=[analysis])
 analysis.finish()
 marks["run program under mocks (SDK modules load here)"] = time.perf_counter()

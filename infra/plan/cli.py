@@ -71,9 +71,13 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
     # Imported after validation so that a bad file is reported without loading the renderers' deps.
     from infra.plan.render import RENDERERS  # noqa: PLC0415
 
+    if launched_packs:
+        from infra.policy.packs import shared_pool  # noqa: PLC0415
+
+        shared_pool().adopt(launched_packs)
     reports: list[PhaseReport] = []
     for stack, config in configs.items():
-        analysis = policy_analysis_ahead(config, stack, launched_packs)
+        analysis = policy_analysis_ahead(config, stack)
         try:
             run = run_phase(config, stack, observers=[analysis])
         except PhaseConfigError as exc:  # a rule checked while the program declares resources
@@ -87,9 +91,7 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
     return EXIT_SECTION_FAILED if any(report.failed for report in reports) else EXIT_OK
 
 
-def policy_analysis_ahead(
-    config: PhaseConfig, stack: str, launched_packs: Sequence[LaunchedPack] = ()
-) -> AnalysisAhead:
+def policy_analysis_ahead(config: PhaseConfig, stack: str) -> AnalysisAhead:
     """Start the policy packs and analyze each resource while the program runs under mocks.
 
     Each pack is a separate Python process: started and fed beside the program (on the
@@ -97,10 +99,9 @@ def policy_analysis_ahead(
     critical path. The verdict section then runs the packs as usual and takes the answers
     already computed (see :class:`infra.policy.packs.AnalysisAhead`).
     """
-    from infra.policy.packs import AnalysisAhead, shared_pool  # noqa: PLC0415
+    from infra.policy.packs import AnalysisAhead  # noqa: PLC0415
     from infra.policy.runner import StackContext  # noqa: PLC0415
 
-    shared_pool().adopt(launched_packs)
     return AnalysisAhead(config.environment.phase.value, StackContext(project=PROJECT, stack=stack))
 
 

@@ -35,7 +35,7 @@ def discover_packs(root: Path = POLICIES_ROOT) -> list[Path]:
     return sorted(packs, key=lambda path: (path.name != "security", path.name))
 
 
-@dataclass
+@dataclass(eq=False)
 class LaunchedPack:
     """A pack process started as the CLI starts it, not yet connected to."""
 
@@ -43,13 +43,10 @@ class LaunchedPack:
     process: subprocess.Popen[bytes]
     stderr: IO[bytes]
     """A temporary file holding what the pack writes to stderr."""
-    adopted: bool = False
-    """Set once a :class:`~infra.policy.runner.PolicyPackProcess` owns the process."""
 
     def stop(self) -> None:
-        """Terminate the process unless someone adopted it (idempotent)."""
-        if not self.adopted:
-            stop_process(self.process, self.stderr)
+        """Terminate the process and close its pipes (idempotent)."""
+        stop_process(self.process, self.stderr)
 
 
 def stop_process(process: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
@@ -67,11 +64,11 @@ def stop_process(process: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
 
 
 _UNADOPTED: list[LaunchedPack] = []
+"""Launched processes no :class:`~infra.policy.runner.PolicyPackProcess` owns yet."""
 
 
 def adopt(launched: LaunchedPack) -> None:
     """Hand the process over to its new owner, who stops it from now on."""
-    launched.adopted = True
     if launched in _UNADOPTED:
         _UNADOPTED.remove(launched)
 

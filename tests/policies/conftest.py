@@ -44,11 +44,9 @@ class PackUnderTest:
         self.stack = stack
 
     def configure(self, config: Mapping[str, Any] | None = None) -> None:
-        """Configure with ``base_config`` updated by ``config``, unless the shared process
-        already runs with exactly that (other tests reconfigure it too)."""
-        entries = parse_config({**self.base_config, **(config or {})})
-        if self.process.configured_with != (self.stack, entries):
-            self.process.configure(self.stack, entries)
+        """Configure with ``base_config`` updated by ``config`` (other tests reconfigure the
+        shared process too; configuring it as it already is sends nothing)."""
+        self.process.configure(self.stack, parse_config({**self.base_config, **(config or {})}))
 
     def analyze(self, resource: CapturedResource, config: Mapping[str, Any] | None = None) -> PackReport:
         self.configure(config)
