@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.catalog import ec2_instance_type
+from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only
 from infra.config.compute import AutoScalingGroupConfig, ScalingConfig, is_ecr_image
 from infra.config.load_balancer import Slot
 from infra.keys import account_administers_key
@@ -22,8 +23,6 @@ from infra.tagging import with_name
 
 SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 """Session Manager instead of SSH: no key pair, no port 22, every session logged."""
-ROOT_DEVICE = "/dev/xvda"
-"""Root device name of the Amazon Linux 2023 AMIs."""
 ALARM_PERIOD_SECONDS = 60
 """One-minute datapoints: instances have detailed monitoring on, so CPU arrives every minute."""
 GROUP_METRICS = (
@@ -419,12 +418,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 image_id=ami_parameter(instance_type.architecture),
                 instance_type=cfg.instance_type,
                 iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
-                metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                    http_endpoint="enabled",
-                    http_tokens="required",
-                    http_put_response_hop_limit=1,
-                    instance_metadata_tags="disabled",
-                ),
+                metadata_options=imdsv2_only(),
                 network_interfaces=[
                     aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                         device_index=0,
@@ -433,18 +427,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                         security_groups=[args.security_group_id],
                     )
                 ],
-                block_device_mappings=[
-                    aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                        device_name=ROOT_DEVICE,
-                        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                            volume_type="gp3",
-                            volume_size=cfg.root_volume_gib,
-                            encrypted="true",
-                            kms_key_id=ebs_key.arn,
-                            delete_on_termination="true",
-                        ),
-                    )
-                ],
+                block_device_mappings=[encrypted_root_volume(cfg.root_volume_gib, ebs_key.arn)],
                 monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
                 ebs_optimized="true",
                 user_data=_user_data_base64(script),

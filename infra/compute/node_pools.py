@@ -9,14 +9,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.compute.eks import cluster_physical_name, service_trust_policy
+from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only
 from infra.config.compute import NodePoolConfig
 from infra.naming import Service, physical_name
 from infra.tagging import with_name
 
 AMI_TYPES = {"arm64": "AL2023_ARM_64_STANDARD", "x86_64": "AL2023_x86_64_STANDARD"}
 """Amazon Linux 2023 EKS-optimized AMI per CPU architecture; EKS picks the release."""
-ROOT_DEVICE = "/dev/xvda"
-"""Root device name of the Amazon Linux 2023 AMIs."""
 POOL_LABEL = "scaleplan.io/pool"
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
 """The node role's only policies: join the cluster and pull images. The CNI's permissions go
@@ -137,24 +136,8 @@ class NodePools(pulumi.ComponentResource):
             name=template_name,
             description=f"EKS node group {group_name}",
             update_default_version=True,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled",
-            ),
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=ROOT_DEVICE,
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_type="gp3",
-                        volume_size=pool.root_volume_gib,
-                        encrypted="true",
-                        kms_key_id=args.volumes_kms_key_arn,
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
+            metadata_options=imdsv2_only(),
+            block_device_mappings=[encrypted_root_volume(pool.root_volume_gib, args.volumes_kms_key_arn)],
             network_interfaces=[
                 aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                     device_index=0,
