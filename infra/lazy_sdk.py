@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.deferred_classes import TYPE_MODULE_NAMES, DeferredClassLoader, DeferredTypeModule
+
 LAZY_ROOTS = frozenset({"pulumi_aws", "pulumi_cloudflare", "pulumi_kubernetes", "pulumi_random"})
 """Top-level SDK packages whose packages (and subpackages) are loaded lazily."""
 
@@ -64,6 +66,7 @@ class _LazyPackage:
         self._package_dir = Path(origin).parent
         self._star_modules = tuple(star_modules)
         self._index: dict[str, str] | None = None
+        self._exports: dict[str, list[str]] = {}
         self._lock = threading.RLock()
 
     def _source_of(self, submodule: str) -> Path:
@@ -81,6 +84,8 @@ class _LazyPackage:
                         loaded = importlib.import_module(f"{self._module.__name__}.{submodule}")
                         names = [name for name in vars(loaded) if not name.startswith("_")]
                     index.update(dict.fromkeys(names, submodule))
+                for name, submodule in index.items():
+                    self._exports.setdefault(submodule, []).append(name)
                 self._index = index
             return self._index
 
@@ -91,11 +96,15 @@ class _LazyPackage:
         submodule = self.index().get(name, name if name in self._star_modules else None)
         if submodule is None:
             raise AttributeError(f"module {self._module.__name__!r} has no attribute {name!r}")
+        loaded = importlib.import_module(f"{self._module.__name__}.{submodule}")
         # Binding again is harmless, and needed when the submodule was imported while the
         # package itself was still a lazy stub (see _StarStrippingLoader.exec_module).
-        self.bind_exports(submodule, importlib.import_module(f"{self._module.__name__}.{submodule}"))
+        self.bind_exports(submodule, loaded)
+        namespace = self._module.__dict__
+        if name not in namespace and isinstance(loaded, DeferredTypeModule) and submodule != name:
+            namespace[name] = getattr(loaded, name)  # its classes are bound one by one, as read
         try:
-            return self._module.__dict__[name]
+            return namespace[name]
         except KeyError:
             raise AttributeError(f"module {self._module.__name__!r} has no attribute {name!r}") from None
 
@@ -106,12 +115,12 @@ class _LazyPackage:
         whichever of the two modules is loaded first; a class named like its module (as
         pulumi_kubernetes generates them) replaces the module, as the star-import does.
         """
-        if submodule not in self._star_modules:
-            return
+        if submodule not in self._star_modules or isinstance(loaded, DeferredTypeModule):
+            return  # a type module's classes are built when read: resolve binds them one by one
         namespace = self._module.__dict__
-        for name, owner in self.index().items():
-            if owner == submodule:
-                namespace[name] = getattr(loaded, name)
+        self.index()
+        for name in self._exports.get(submodule, ()):
+            namespace[name] = getattr(loaded, name)
 
     def names(self) -> list[str]:
         return sorted({*vars(self._module), *self.index(), *self._star_modules})
@@ -164,7 +173,7 @@ class _StarStrippingLoader(importlib.machinery.SourceFileLoader):
 
 
 class LazySdkFinder(importlib.abc.MetaPathFinder):
-    """Finds SDK packages as the path finder does, and loads those with star-imports lazily."""
+    """Finds SDK modules as the path finder does; loads packages with star-imports and type modules lazily."""
 
     def __init__(self, roots: frozenset[str] = LAZY_ROOTS) -> None:
         self.roots = roots
@@ -174,16 +183,18 @@ class LazySdkFinder(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname.partition(".")[0] not in self.roots:
             return None
+        # The spec the path finder would give; returned as found unless loaded differently here.
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.submodule_search_locations is None or not spec.has_location or not spec.origin:
-            return None  # not a package from source: the regular finders handle it
-        if not spec.origin.endswith("__init__.py"):
-            return None
+        if spec is None or not spec.has_location or not spec.origin or not spec.origin.endswith(".py"):
+            return spec  # not from source: loaded the regular way
+        if spec.submodule_search_locations is None:
+            if fullname.rpartition(".")[2] in TYPE_MODULE_NAMES:
+                spec.loader = DeferredClassLoader(fullname, spec.origin)
+            return spec
         source = Path(spec.origin).read_text(encoding="utf-8")
         star_modules = _STAR_IMPORT.findall(source)
-        if not star_modules:
-            return None
-        spec.loader = _StarStrippingLoader(fullname, spec.origin, source, star_modules)
+        if star_modules:
+            spec.loader = _StarStrippingLoader(fullname, spec.origin, source, star_modules)
         return spec
 
 

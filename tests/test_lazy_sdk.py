@@ -11,6 +11,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,34 +122,89 @@ def test_exported_names_reads_a_long_all_past_the_first_chunk(tmp_path: Path) ->
 
 
 # The real SDK packages the program uses: every public name, lazily and eagerly, must be the
-# same object (compared by defining module and qualified name, in two fresh interpreters).
+# same object (compared by defining module and qualified name, in two fresh interpreters), and
+# every type pulumi resolves from a resource's annotations must resolve to the same types.
 REAL_PACKAGES = (
     "pulumi_aws",
     "pulumi_aws.ec2",
     "pulumi_aws.rds",
     "pulumi_cloudflare",
     "pulumi_kubernetes",
+    "pulumi_kubernetes.apps.v1",
     "pulumi_kubernetes.core.v1",
     "pulumi_kubernetes.helm.v3",
 )
 
 _DESCRIBE = textwrap.dedent(
     """
-    import importlib, json, sys, types
+    import importlib, json, sys, types, typing
     import infra  # installs the lazy loader unless the environment turns it off
+    import pulumi
+    from pulumi import _types
 
     def describe(value):
         if isinstance(value, types.ModuleType):  # without loading a lazy subpackage
             return "module " + value.__spec__.name
         return "%s:%s" % (getattr(value, "__module__", None), getattr(value, "__qualname__", type(value).__name__))
 
-    out = {}
-    for name in sys.argv[1:]:
-        package = importlib.import_module(name)
+    def property_types(cls):
+        if not isinstance(cls, type):  # asking a lazily loaded module anything loads it
+            return None
+        if _types.is_input_type(cls):
+            return _types.input_type_types(cls)
+        if _types.is_output_type(cls):
+            return _types.output_type_types(cls)
+        if issubclass(cls, pulumi.Resource):
+            return _types.resource_types(cls)
+        return None
+
+    def classes_in(hint):
+        if isinstance(hint, type):
+            yield hint
+        for argument in typing.get_args(hint):
+            yield from classes_in(argument)
+
+    def resolve_from(start, resolved):
+        # What pulumi resolves when it (de)serializes a resource: its annotations, recursively.
+        queue = [start]
+        while queue:
+            cls = queue.pop()
+            if describe(cls) in resolved:
+                continue
+            try:
+                hints = property_types(cls)
+            except NameError as error:  # a few SDK classes fail eagerly too: compare the error
+                resolved[describe(cls)] = str(error)
+                continue
+            if hints is None:
+                continue
+            resolved[describe(cls)] = {name: repr(hint) for name, hint in sorted(hints.items())}
+            for hint in hints.values():
+                queue.extend(classes_in(hint))
+
+    def defining_module(package, name):
+        lazy = package.__dict__.get("__lazy_package__")
+        if lazy is not None:  # without building a class of a type module
+            return lazy.index().get(name, "")
+        value = getattr(package, name)
+        if isinstance(value, types.ModuleType):  # reading any attribute would load it
+            return ""
+        return getattr(value, "__module__", "").rpartition(".")[2]
+
+    packages = [importlib.import_module(name) for name in sys.argv[1:]]
+    for package in packages:
         getattr(package, "_utilities", None)  # loads a package that pulumi_aws imports lazily itself
+    # First through the resource modules only, as a program reaches the type modules.
+    resolved = {}
+    for package in packages:
+        for name in dir(package):
+            if not name.startswith("_") and defining_module(package, name) not in ("_inputs", "outputs"):
+                resolve_from(getattr(package, name), resolved)
+    bound = {}
+    for package in packages:
         names = [n for n in dir(package) if not n.startswith("_")]
-        out[name] = {n: describe(getattr(package, n)) for n in names}
-    print(json.dumps(out))
+        bound[package.__name__] = {n: describe(getattr(package, n)) for n in names}
+    print(json.dumps({"bound": bound, "resolved": resolved}))
     """
 )
 
@@ -164,19 +220,34 @@ def _describe(eager: bool) -> subprocess.Popen[str]:
     )
 
 
-def _described(process: subprocess.Popen[str]) -> dict[str, dict[str, str]]:
+def _described(process: subprocess.Popen[str]) -> dict[str, dict[str, Any]]:
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
-    result: dict[str, dict[str, str]] = json.loads(stdout)
+    result: dict[str, dict[str, Any]] = json.loads(stdout)
     return result
 
 
-def test_real_sdk_packages_bind_the_same_objects_lazily_as_eagerly() -> None:
+@pytest.fixture(scope="module")
+def described() -> dict[str, dict[str, dict[str, Any]]]:
     eager_run, lazy_run = _describe(eager=True), _describe(eager=False)  # side by side: each loads every module
-    eager, lazy = _described(eager_run), _described(lazy_run)
+    return {"eager": _described(eager_run), "lazy": _described(lazy_run)}
+
+
+def test_real_sdk_packages_bind_the_same_objects_lazily_as_eagerly(
+    described: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    eager, lazy = described["eager"]["bound"], described["lazy"]["bound"]
     for package in REAL_PACKAGES:
         assert len(eager[package]) >= 10, package
         assert lazy[package] == eager[package], package
+
+
+def test_real_sdk_resources_resolve_the_same_property_types_lazily_as_eagerly(
+    described: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    eager, lazy = described["eager"]["resolved"], described["lazy"]["resolved"]
+    assert len(eager) > 5000
+    assert lazy == eager
 
 
 def test_the_environment_turns_the_loader_off() -> None:
