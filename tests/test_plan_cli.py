@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +19,7 @@ from infra.config import PhaseConfig
 from infra.plan import sections
 from infra.plan.capacity_section import capacity_section
 from infra.plan.capture import CapturedResource, ProgramRun, ResourceObserver
-from infra.plan.cli import main
+from infra.plan.cli import close_event_loops, main, record_event_loops
 from infra.plan.render import comparison, format_cell, render_json, render_markdown, render_table
 from infra.plan.report import PhaseReport, build_sections
 from infra.plan.resources_section import group_by_top_level, resources_section, sizing_summary
@@ -290,3 +292,18 @@ def test_command_refuses_a_bad_file_without_a_traceback(tmp_path: Path) -> None:
         "remove the quotes (got '5000')" in lines
     )
     assert all(line.startswith("Pulumi.foundation.yaml: scaleplan:") for line in lines), refused.stderr
+
+
+def test_closes_the_event_loops_opened_in_other_threads_since_recording() -> None:
+    previous = asyncio.get_event_loop_policy()
+    record_event_loops()
+    try:
+        opened: list[asyncio.AbstractEventLoop] = []
+        worker = threading.Thread(target=lambda: opened.append(asyncio.new_event_loop()))
+        worker.start()
+        worker.join()
+        close_event_loops()
+        assert len(opened) == 1
+        assert opened[0].is_closed()
+    finally:
+        asyncio.set_event_loop_policy(previous)

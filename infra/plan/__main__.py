@@ -17,8 +17,9 @@ if __name__ == "__main__":
     # before this process imports the program, they load on the other core meanwhile.
     launched = [launch(pack_dir) for pack_dir in discover_packs()]
 
-    from infra.plan.cli import close_event_loops, main
+    from infra.plan.cli import close_event_loops, main, record_event_loops
 
+    record_event_loops()
     status = main(launched_packs=launched)
     close_event_loops()
     # And the collection the interpreter runs at exit would walk the whole heap once more

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,16 +105,37 @@ def policy_analysis_ahead(config: PhaseConfig, stack: str) -> AnalysisAhead:
     return AnalysisAhead(config.environment.phase.value, StackContext(project=PROJECT, stack=stack))
 
 
+class _RecordingEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """The default policy, remembering each event loop it creates (see close_event_loops)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        loop = super().new_event_loop()
+        self.created.add(loop)
+        return loop
+
+
+def record_event_loops() -> None:
+    """Remember the event loops created from now on, so that close_event_loops finds them."""
+    asyncio.set_event_loop_policy(_RecordingEventLoopPolicy())
+
+
 def close_event_loops() -> None:
     """Close the event loops the Pulumi runtime opened in its worker threads, at process exit.
 
     Left open, each one's finalizer runs at interpreter exit after its sockets are gone and
     prints an ``Invalid file descriptor`` traceback under a good plan. Only for the command:
-    in a longer-lived process those threads may still use their loops.
+    in a longer-lived process those threads may still use their loops. The loops are the
+    ones recorded since record_event_loops (searching the heap for them took 0.1 s).
     """
-    for candidate in gc.get_objects():
-        if isinstance(candidate, asyncio.AbstractEventLoop) and not candidate.is_running():
-            candidate.close()
+    policy = asyncio.get_event_loop_policy()
+    if isinstance(policy, _RecordingEventLoopPolicy):
+        for loop in list(policy.created):
+            if not loop.is_running():
+                loop.close()
 
 
 def _shown(path: Path) -> str:
