@@ -117,11 +117,30 @@ def paired_times(phase: str, runs: int, eager: bool = False) -> tuple[list[float
     return bare, plan
 
 
-def sdk_bytecode_installed() -> bool:
-    """True when the venv holds compiled bytecode for the SDKs (``uv sync --compile-bytecode``)."""
-    spec = importlib.util.find_spec("pulumi_cloudflare")
+def bytecode_installed(module: str) -> bool:
+    """True when ``module``'s compiled bytecode sits beside its source (written at install)."""
+    spec = importlib.util.find_spec(module)
     origin = spec.origin if spec else None
     return bool(origin) and Path(importlib.util.cache_from_source(str(origin))).is_file()
+
+
+def _print_bytecode_status() -> None:
+    """Which side compiles sources in every run: where PYTHONDONTWRITEBYTECODE is set, nothing is cached."""
+    no_cache = bool(ENV.get("PYTHONDONTWRITEBYTECODE"))
+    if bytecode_installed("pulumi_cloudflare"):
+        print("the venv holds compiled bytecode for the SDKs (uv sync --compile-bytecode)")
+    elif no_cache:
+        print(
+            "PYTHONDONTWRITEBYTECODE is set and the venv has no bytecode: every run compiles the SDK sources "
+            "again (both sides alike; `uv sync --compile-bytecode` is what .ci/run does)"
+        )
+    if bytecode_installed("infra.plan.cli"):
+        print("infra/ and policies/ hold compiled bytecode (python -m compileall, as README's first command)")
+    elif no_cache:
+        print(
+            "PYTHONDONTWRITEBYTECODE is set and infra/ has no bytecode: every plan compiles the project's "
+            "modules again (README's first command compiles them with python -m compileall)"
+        )
 
 
 def stage_breakdown(phase: str) -> dict[str, float]:
@@ -165,13 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _bare_import()
         for phase in args.phases:
             _plan(phase)
-    elif sdk_bytecode_installed():
-        print("the venv holds compiled bytecode for the SDKs (uv sync --compile-bytecode)")
-    elif ENV.get("PYTHONDONTWRITEBYTECODE"):
-        print(
-            "PYTHONDONTWRITEBYTECODE is set and the venv has no bytecode: every run compiles the SDK sources "
-            "again (both sides alike; `uv sync --compile-bytecode` is what .ci/run does)"
-        )
+    else:
+        _print_bytecode_status()
     print(f"median of {args.runs} fresh-subprocess runs each\n")
 
     for sdk, samples in import_times(args.runs).items():
