@@ -61,6 +61,16 @@ def test_groups_nested_resources_under_their_top_level_component() -> None:
     }
 
 
+def test_groups_read_the_same_whatever_order_registrations_arrived_in() -> None:
+    provider = resource("aws", "pulumi:providers:aws")
+    network = resource("network", "scaleplan:network:Network", custom=False)
+    data = resource("data", "scaleplan:database:Data", custom=False)
+    edge = resource("edge", "scaleplan:edge:Edge", custom=False)
+    first = group_by_top_level([network, edge, provider, data])
+    second = group_by_top_level([data, provider, network, edge])
+    assert list(first) == list(second) == ["(providers)", "data", "edge", "network"]
+
+
 def test_sizing_summarises_distinct_values_with_counts() -> None:
     subnets = [
         resource(f"s{i}", "aws:ec2/subnet:Subnet", cidrBlock=cidr)

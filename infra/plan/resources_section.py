@@ -44,10 +44,12 @@ def top_level_of(resource: CapturedResource, by_urn: Mapping[str, CapturedResour
 
 
 def group_by_top_level(resources: Sequence[CapturedResource]) -> dict[str, list[CapturedResource]]:
-    """Resources keyed by the logical name of their top-level component, in registration order.
+    """Resources keyed by the logical name of their top-level component, groups sorted by name.
 
     A top-level component is listed with its descendants but not counted among them;
-    top-level custom resources (providers) form one ``(providers)`` or ``(stack)`` group.
+    top-level custom resources (providers) form one ``(providers)`` or ``(stack)`` group,
+    listed first. Sorted because registrations reach the mocks in an order that varies from
+    run to run, and two plans of the same phase should read (and diff) the same.
     """
     by_urn = {resource.urn: resource for resource in resources}
     groups: dict[str, list[CapturedResource]] = defaultdict(list)
@@ -61,7 +63,7 @@ def group_by_top_level(resources: Sequence[CapturedResource]) -> dict[str, list[
         else:
             label = top.name
         groups[label].append(resource)
-    return dict(groups)
+    return dict(sorted(groups.items()))  # "(" sorts before any logical name
 
 
 def _sizing_value(key: str, value: Any) -> str:
