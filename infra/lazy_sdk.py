@@ -16,7 +16,10 @@ lazy subpackages, ``from . import outputs``) runs unchanged, and each name resol
 very object the star-import would have bound: the same submodule, the same ``__all__``,
 and a later star-import still wins over an earlier one with the same name.
 
-``SCALEPLAN_EAGER_SDK_IMPORTS=1`` turns this off (the benchmark uses it for comparison).
+The same finder loads each package's type modules (``_inputs``, ``outputs``) with their
+classes built when first read; see :mod:`infra.deferred_classes`.
+
+``SCALEPLAN_EAGER_SDK_IMPORTS=1`` turns both off (the benchmark uses it for comparison).
 """
 
 from __future__ import annotations
