@@ -69,7 +69,7 @@ class _LazyPackage:
         self._package_dir = Path(origin).parent
         self._star_modules = tuple(star_modules)
         self._index: dict[str, str] | None = None
-        self._exports: dict[str, list[str]] = {}
+        self._exports: dict[str, list[str]] | None = None
         self._lock = threading.RLock()
 
     def _source_of(self, submodule: str) -> Path:
@@ -87,10 +87,18 @@ class _LazyPackage:
                         loaded = importlib.import_module(f"{self._module.__name__}.{submodule}")
                         names = [name for name in vars(loaded) if not name.startswith("_")]
                     index.update(dict.fromkeys(names, submodule))
-                for name, submodule in index.items():
-                    self._exports.setdefault(submodule, []).append(name)
                 self._index = index
             return self._index
+
+    def exports(self) -> dict[str, list[str]]:
+        """Submodule -> the names it wins in the index (the inverse of :meth:`index`)."""
+        with self._lock:
+            if self._exports is None:
+                exports: dict[str, list[str]] = {}
+                for name, submodule in self.index().items():
+                    exports.setdefault(submodule, []).append(name)
+                self._exports = exports
+            return self._exports
 
     def resolve(self, name: str) -> Any:
         """The member ``name``, importing the submodule that exports it."""
@@ -121,8 +129,7 @@ class _LazyPackage:
         if submodule not in self._star_modules or isinstance(loaded, DeferredTypeModule):
             return  # a type module's classes are built when read: resolve binds them one by one
         namespace = self._module.__dict__
-        self.index()
-        for name in self._exports.get(submodule, ()):
+        for name in self.exports().get(submodule, ()):
             namespace[name] = getattr(loaded, name)
 
     def names(self) -> list[str]:
