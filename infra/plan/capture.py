@@ -8,6 +8,7 @@ mock monitor, so each `RegisterResourceRequest` is recorded instead of sent to a
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,10 +123,15 @@ class ProgramRun:
 
 
 def _ensure_open_event_loop() -> None:
-    try:
-        loop = asyncio.get_event_loop()
-    except RuntimeError:
-        loop = None
+    """Pulumi's runtime works on the thread's current event loop: make sure it has an open one."""
+    with warnings.catch_warnings():
+        # From Python 3.12 asking for the current loop when none is set is deprecated (it
+        # warns, then makes one); the question here is only whether an open one is set.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
     if loop is None or loop.is_closed():
         asyncio.set_event_loop(asyncio.new_event_loop())
 
