@@ -73,6 +73,16 @@ class Phase:
     """Present when the stack file has ``scaleplan:pgbouncer`` (which requires ``scaleplan:eks``)."""
 
 
+def former_volumes_keys() -> list[pulumi.Alias]:
+    """Where the volumes key lived before it was the platform's (CHANGELOG.md): under the Auto
+    Scaling group's component (foundation) or the EKS cluster's (later phases). A live
+    environment's key moves to ``keys-volumes`` instead of being replaced."""
+    return [
+        pulumi.Alias(name="app-ebs", parent=pulumi.create_urn("app", "scaleplan:compute:ApplicationAutoScaling")),
+        pulumi.Alias(name="eks-volumes-key", parent=pulumi.create_urn("eks", "scaleplan:compute:EksCluster")),
+    ]
+
+
 def build_phase(config: PhaseConfig) -> Phase:
     """Declare every resource of the phase that ``config`` describes."""
     env = config.environment
@@ -102,6 +112,14 @@ def build_phase(config: PhaseConfig) -> Phase:
                     name="alerts",
                     description="SNS alerts topic (CloudWatch alarms and AWS Budgets publish to it)",
                     service_principals=list(KEY_SERVICE_PRINCIPALS),
+                ),
+                KeyPurpose(
+                    # One key for every phase's compute, so that moving from the Auto Scaling
+                    # group to EKS retires no protected key.
+                    name="volumes",
+                    description="Root volumes of the application instances and the EKS nodes",
+                    via_services=[f"ec2.{env.region}.amazonaws.com"],
+                    former_names=former_volumes_keys(),
                 ),
             ],
             tags=tags,
@@ -139,6 +157,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         network,
         account_id=account_id,
         logs_kms_key_arn=keys.keys["logs"].arn,
+        volumes_kms_key_arn=keys.keys["volumes"].arn,
         tags=tags,
         aws_default=aws_default,
         node_security_group_ids=[security_groups.app_security_group_id],
@@ -151,6 +170,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         kubernetes=kubernetes,
         account_id=account_id,
         logs_kms_key_arn=keys.keys["logs"].arn,
+        volumes_kms_key_arn=keys.keys["volumes"].arn,
         tags=tags,
         on_aws=on_aws,
     )
@@ -271,6 +291,7 @@ def _build_kubernetes(
     *,
     account_id: pulumi.Output[str],
     logs_kms_key_arn: pulumi.Output[str],
+    volumes_kms_key_arn: pulumi.Output[str],
     tags: dict[str, str],
     aws_default: aws.Provider,
     node_security_group_ids: Sequence[pulumi.Input[str]] = (),
@@ -308,7 +329,7 @@ def _build_kubernetes(
             kubernetes_version=cluster.kubernetes_version,
             private_subnet_ids=network.private_subnet_ids,
             security_group_ids=[cluster.cluster_security_group_id, *node_security_group_ids],
-            volumes_kms_key_arn=cluster.volumes_kms_key_arn,
+            volumes_kms_key_arn=volumes_kms_key_arn,
             tags=tags,
         ),
         # Nodes cannot become Ready before the CNI and kube-proxy are installed.
@@ -359,6 +380,7 @@ def _build_request_path(
     kubernetes: Kubernetes | None,
     account_id: pulumi.Output[str],
     logs_kms_key_arn: pulumi.Output[str],
+    volumes_kms_key_arn: pulumi.Output[str],
     tags: dict[str, str],
     on_aws: pulumi.ResourceOptions,
 ) -> RequestPath:
@@ -409,6 +431,7 @@ def _build_request_path(
                 load_balancer_arn_suffix=load_balancer.arn_suffix,
                 target_group_arn_suffixes=load_balancer.target_group_arn_suffixes,
                 logs_kms_key_arn=logs_kms_key_arn,
+                volumes_kms_key_arn=volumes_kms_key_arn,
                 secret_name_prefix=physical_name(env.name, "app", service=Service.SECRET),
                 tags=tags,
             ),

@@ -18,7 +18,6 @@ from infra.compute.asg import (
     ApplicationAutoScaling,
     ApplicationAutoScalingArgs,
     Direction,
-    ebs_key_policy,
     instance_policy,
     scaling_triggers,
     user_data_script,
@@ -38,6 +37,7 @@ POLICY = "aws:autoscaling/policy:Policy"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
+VOLUMES_KEY = "arn:aws:kms:us-east-1:123456789012:key/volumes"
 
 SECRET_LOOKING = [
     re.compile(r"AKIA[0-9A-Z]{16}"),  # AWS access key ID
@@ -69,6 +69,7 @@ def build(config: AutoScalingGroupConfig) -> ProgramRun:
                 load_balancer_arn_suffix="app/ftw-test-alb/0123456789abcdef",
                 target_group_arn_suffixes={slot: f"targetgroup/ftw-test-{slot.value}/abc" for slot in Slot},
                 logs_kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/logs",
+                volumes_kms_key_arn=VOLUMES_KEY,
                 secret_name_prefix="ftw-test-app",
                 tags=TAGS,
             ),
@@ -86,8 +87,6 @@ def test_children_exact() -> None:
     run = isolated()
     component = run.one("scaleplan:compute:ApplicationAutoScaling", "app")
     assert Counter((c.type, c.name) for c in run.children_of(component.urn)) == {
-        ("aws:kms/key:Key", "app-ebs"): 1,
-        ("aws:kms/alias:Alias", "app-ebs-alias"): 1,
         ("aws:cloudwatch/logGroup:LogGroup", "app-logs"): 1,
         ("aws:iam/role:Role", "app-role"): 1,
         ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "app-ssm"): 1,
@@ -127,10 +126,8 @@ def test_launch_template_has_no_public_ip_and_the_app_group() -> None:
     assert "vpcSecurityGroupIds" not in template
 
 
-def test_root_volume_is_encrypted_gp3_with_the_component_key() -> None:
-    run = isolated()
-    template = run.one(TEMPLATE).inputs
-    key = run.one("aws:kms/key:Key", "app-ebs")
+def test_root_volume_is_encrypted_gp3_with_the_given_key() -> None:
+    template = isolated().one(TEMPLATE).inputs
     assert template["blockDeviceMappings"] == [
         {
             "deviceName": "/dev/xvda",
@@ -138,13 +135,11 @@ def test_root_volume_is_encrypted_gp3_with_the_component_key() -> None:
                 "volumeType": "gp3",
                 "volumeSize": 20,
                 "encrypted": "true",
-                "kmsKeyId": key.outputs["arn"],
+                "kmsKeyId": VOLUMES_KEY,
                 "deleteOnTermination": "true",
             },
         }
     ]
-    assert key.inputs["enableKeyRotation"] is True
-    assert key.protect is True
 
 
 def test_image_matches_the_instance_architecture() -> None:
@@ -226,14 +221,6 @@ def test_instance_role_allows_ssm_own_secrets_and_own_logs_only() -> None:
     ]
     profile = run.one("aws:iam/instanceProfile:InstanceProfile")
     assert run.one(TEMPLATE).inputs["iamInstanceProfile"] == {"arn": profile.outputs["arn"]}
-
-
-def test_ebs_key_lets_auto_scaling_use_it() -> None:
-    policy = json.loads(ebs_key_policy("123456789012"))
-    role = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    grants = next(s for s in policy["Statement"] if s["Sid"] == "AutoScalingGrantsToEc2")
-    assert grants["Principal"] == {"AWS": role}
-    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
 
 
 def test_group_sizes_health_checks_and_refresh() -> None:

@@ -41,8 +41,8 @@ def test_cluster_component_has_exactly_its_children(eks_phase: str) -> None:
     run = built_phase(eks_phase)
     found = children(run, "scaleplan:compute:EksCluster")
     assert kinds(found) == {
-        "aws:kms/key:Key": 2,
-        "aws:kms/alias:Alias": 2,
+        "aws:kms/key:Key": 1,
+        "aws:kms/alias:Alias": 1,
         "aws:cloudwatch/logGroup:LogGroup": 1,
         ROLE: 2,
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 2,
@@ -54,8 +54,6 @@ def test_cluster_component_has_exactly_its_children(eks_phase: str) -> None:
     assert {resource.name for resource in found} == {
         "eks-secrets-key",
         "eks-secrets-key-alias",
-        "eks-volumes-key",
-        "eks-volumes-key-alias",
         "eks-control-plane-logs",
         "eks-cluster-role",
         "eks-cluster-policy",
@@ -138,7 +136,7 @@ def test_node_groups_carry_autoscaler_discovery_tags(eks_phase: str) -> None:
 
 def test_every_launch_template_is_hardened(eks_phase: str) -> None:
     run = built_phase(eks_phase)
-    volumes_key = arn_of(run, "aws:kms/key:Key", "eks-volumes-key")
+    volumes_key = arn_of(run, "aws:kms/key:Key", "keys-volumes")
     cluster_sg = run.one("aws:eks/cluster:Cluster").outputs["vpcConfig"]["clusterSecurityGroupId"]
     app_sg = run.one("aws:ec2/securityGroup:SecurityGroup", "app-sg-app").outputs["id"]
     templates = [r for r in children(run, "scaleplan:compute:NodePools") if r.type == LAUNCH_TEMPLATE]
@@ -233,13 +231,12 @@ def test_control_plane_log_group_exists_before_the_cluster(eks_phase: str) -> No
     assert group.urn in run.one("aws:eks/cluster:Cluster").dependencies
 
 
-def test_cluster_keys_rotate_and_are_protected(eks_phase: str) -> None:
+def test_cluster_secrets_key_rotates_and_is_protected(eks_phase: str) -> None:
     run = built_phase(eks_phase)
-    for name in ("eks-secrets-key", "eks-volumes-key"):
-        key = run.one("aws:kms/key:Key", name)
-        assert key.protect is True
-        assert key.inputs["enableKeyRotation"] is True
-        assert key.inputs["deletionWindowInDays"] == 30
+    key = run.one("aws:kms/key:Key", "eks-secrets-key")
+    assert key.protect is True
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
 
 
 def test_cluster_role_may_use_only_the_secrets_key(eks_phase: str) -> None:

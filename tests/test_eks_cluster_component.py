@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 
 import yaml
 
@@ -72,15 +71,6 @@ def test_log_group_uses_the_given_key_and_cluster_name() -> None:
     group = public_cluster().one("aws:cloudwatch/logGroup:LogGroup")
     assert group.inputs["name"] == "/aws/eks/ftw-test-eks/cluster"
     assert group.inputs["kmsKeyId"] == LOGS_KEY
-
-
-def test_volume_key_policy_names_the_account_and_region() -> None:
-    key = public_cluster().one("aws:kms/key:Key", "eks-volumes-key")
-    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
-    assert statements["EbsThroughEc2InThisAccount"]["Condition"]["StringEquals"] == {
-        "kms:ViaService": "ec2.us-east-1.amazonaws.com",
-        "kms:CallerAccount": "123456789012",
-    }
 
 
 def test_every_child_is_parented_to_the_component() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.compute.eks import cluster_physical_name, control_plane_log_group_name, volumes_key_policy
+from infra.compute.eks import cluster_physical_name, control_plane_log_group_name
 from infra.compute.irsa import irsa_trust_policy
 from infra.compute.node_pools import autoscaler_tags
 from infra.compute.sizing import average_vcpus, clamp, desired_sizes, nodes_for, pool_sizes
@@ -207,11 +207,3 @@ def test_application_decrypts_only_through_secrets_manager() -> None:
         "Resource": [key],
         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}},
     }
-
-
-def test_volume_key_is_usable_only_through_ec2_in_the_account() -> None:
-    statements = _statements(volumes_key_policy("123456789012", "us-east-1"))
-    assert statements["EbsThroughEc2InThisAccount"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com", "kms:CallerAccount": "123456789012"}
-    }
-    assert statements["AccountAdministers"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}

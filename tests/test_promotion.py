@@ -82,14 +82,9 @@ KNOWN_MIGRATIONS: Mapping[tuple[str, str, str], str] = {}
 """(from phase, to phase, "<resource name>.<property>") -> docs/data-tier.md section that
 documents the migration. Empty: no phase promotion of the four stack files replaces anything."""
 
-KNOWN_REMOVALS: Mapping[tuple[str, str, str], str] = {
-    ("foundation", "growth", "app-ebs"): (
-        "the EC2 Auto Scaling group (foundation only) is retired when the application moves to EKS; "
-        "its protected volume key must be unprotected and scheduled for deletion by hand once no "
-        "volume uses it (owner: request path, infra/compute)"
-    ),
-}
-"""(from phase, to phase, resource name) -> why a stateful resource may go away, and how."""
+KNOWN_REMOVALS: Mapping[tuple[str, str, str], str] = {}
+"""(from phase, to phase, resource name) -> why a stateful resource may go away, and how.
+Empty: no phase promotion of the four stack files removes a stateful resource."""
 
 CACHE_CLUSTER_MODE_MIGRATION = "docs/data-tier.md#migration-cache-to-cluster-mode"
 

@@ -17,7 +17,6 @@ from infra.catalog import ec2_instance_type
 from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only
 from infra.config.compute import AutoScalingGroupConfig, ScalingConfig, is_ecr_image
 from infra.config.load_balancer import Slot
-from infra.keys import account_administers_key
 from infra.naming import Service, physical_name
 from infra.tagging import with_name
 
@@ -221,47 +220,6 @@ def _ecr_repository_arn(image: str) -> str:
     return f"arn:aws:ecr:{region}:{account_id}:repository/{repository}"
 
 
-def ebs_key_policy(account_id: str) -> str:
-    """Account root administers; the Auto Scaling service-linked role may use the key for root volumes.
-
-    Without the second and third statements instances fail to launch with an encrypted-volume
-    error: Auto Scaling, not the caller, creates the volumes (AWS, "Required AWS KMS key policy
-    for use with encrypted volumes").
-    """
-    service_role = (
-        f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-    )
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                account_administers_key(account_id),
-                {
-                    "Sid": "AutoScalingUsesKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": service_role},
-                    "Action": [
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:DescribeKey",
-                    ],
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "AutoScalingGrantsToEc2",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": service_role},
-                    "Action": "kms:CreateGrant",
-                    "Resource": "*",
-                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
-                },
-            ],
-        }
-    )
-
-
 def _instance_policy_for(
     values: Sequence[str | None], *, region: str, secret_name_prefix: str, images: Sequence[str]
 ) -> str:
@@ -296,6 +254,8 @@ class ApplicationAutoScalingArgs:
     """CloudWatch dimensions of the latency alarm."""
     logs_kms_key_arn: pulumi.Input[str]
     """CMK of the application log group."""
+    volumes_kms_key_arn: pulumi.Input[str]
+    """CMK of the instances' root volumes (the platform's ``volumes`` key, which EKS nodes use too)."""
     secret_name_prefix: str
     """Instances may read secrets named ``<prefix>/...`` and nothing else."""
     secrets_kms_key_arn: pulumi.Input[str] | None = None
@@ -307,7 +267,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
     """One Auto Scaling group per blue/green slot with an image, each behind its slot's target group.
 
     Instances: Amazon Linux 2023 for the instance type's architecture, IMDSv2 required with hop
-    limit 1, no public IP, an encrypted gp3 root volume under a CMK made for it, detailed
+    limit 1, no public IP, an encrypted gp3 root volume under the platform's volumes key, detailed
     monitoring, and an instance profile that allows SSM plus only reading the app's own secrets,
     writing its own log group and pulling its own ECR images. The user data runs the pinned image
     and holds no secrets.
@@ -315,10 +275,8 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
     Groups: spread over the private subnets, ELB health checks, rolling instance refresh when the
     launch template changes, and step scaling on the configured CPU and p95-latency alarms. The
     desired capacity is set at creation and then owned by the scaling policies (ignored on update).
-
-    The EBS key is ``protect``ed like every key. Moving to a phase without the Auto Scaling group
-    therefore stops at it: once the groups are gone, ``pulumi state unprotect`` the key (it only
-    encrypted root volumes that died with their instances) and run ``pulumi up`` again.
+    The volumes key is not this component's: it outlives the groups when the application moves to
+    EKS, whose nodes use it too.
     """
 
     group_names: dict[Slot, pulumi.Output[str]]
@@ -334,21 +292,6 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
         env = args.environment
         child = pulumi.ResourceOptions(parent=self)
         instance_type = ec2_instance_type(cfg.instance_type)
-
-        ebs_alias = physical_name(env, "app-ebs", service=Service.KMS_ALIAS)
-        ebs_key = aws.kms.Key(
-            f"{name}-ebs",
-            description=f"{env}: root volumes of the application instances",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=30,
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            policy=pulumi.Output.from_input(args.account_id).apply(ebs_key_policy),
-            tags=with_name(args.tags, ebs_alias),
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
-        )
-        aws.kms.Alias(f"{name}-ebs-alias", name=f"alias/{ebs_alias}", target_key_id=ebs_key.key_id, opts=child)
 
         self.log_group_name = f"/scaleplan/{env}/app"
         log_group = aws.cloudwatch.LogGroup(
@@ -427,7 +370,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                         security_groups=[args.security_group_id],
                     )
                 ],
-                block_device_mappings=[encrypted_root_volume(cfg.root_volume_gib, ebs_key.arn)],
+                block_device_mappings=[encrypted_root_volume(cfg.root_volume_gib, args.volumes_kms_key_arn)],
                 monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
                 ebs_optimized="true",
                 user_data=_user_data_base64(script),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,43 +64,6 @@ def secrets_key_policy(account_id: str) -> str:
     )
 
 
-def volumes_key_policy(account_id: str, region: str) -> str:
-    """Node root volumes: EC2 (launching for the node groups' Auto Scaling groups) may use the key.
-
-    Scoped by ``kms:ViaService`` and ``kms:CallerAccount`` rather than naming the Auto Scaling
-    service-linked role, which may not exist yet when the key is created (AWS's own ``aws/ebs``
-    key is scoped the same way).
-    """
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                account_administers_key(account_id),
-                {
-                    "Sid": "EbsThroughEc2InThisAccount",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": [
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:CreateGrant",
-                        "kms:DescribeKey",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": f"ec2.{region}.amazonaws.com",
-                            "kms:CallerAccount": account_id,
-                        }
-                    },
-                },
-            ],
-        }
-    )
-
-
 def cluster_kms_policy(key_arn: str) -> str:
     """What EKS needs on the secrets key for envelope encryption."""
     return json.dumps(
@@ -117,10 +79,6 @@ def cluster_kms_policy(key_arn: str) -> str:
             ],
         }
     )
-
-
-def _volumes_policy(account_id: str, *, region: str) -> str:
-    return volumes_key_policy(account_id, region)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,8 +101,8 @@ class EksCluster(pulumi.ComponentResource):
       the config overrides it by name).
     - All five control-plane log types into ``/aws/eks/<cluster>/cluster``, created here first
       with the configured retention and the logs CMK.
-    - Kubernetes secrets envelope-encrypted with a CMK of its own (rotation on, protected); a
-      second CMK for node root volumes.
+    - Kubernetes secrets envelope-encrypted with a CMK of its own (rotation on, protected).
+      Node root volumes use the platform's volumes key, which outlives the cluster's phases.
     - Access entries only (``authenticationMode: API``); deletion protection on.
     - The IAM OIDC provider for IRSA, and the add-ons nodes need before they can be Ready
       (vpc-cni with its own IRSA role, kube-proxy), pinned to the configured versions.
@@ -163,8 +121,6 @@ class EksCluster(pulumi.ComponentResource):
     """The IRSA identity provider; build service-account roles with ``oidc.service_account_role``."""
     secrets_kms_key_arn: pulumi.Output[str]
     """CMK that envelope-encrypts Kubernetes secrets."""
-    volumes_kms_key_arn: pulumi.Output[str]
-    """CMK for node root volumes."""
     before_compute: list[pulumi.Resource]
     """Add-ons node groups must wait for (their nodes cannot become Ready without them)."""
 
@@ -177,13 +133,6 @@ class EksCluster(pulumi.ComponentResource):
         account_id = pulumi.Output.from_input(args.account_id)
 
         secrets_key = self._key(name, "secrets", args, account_id.apply(secrets_key_policy), "Kubernetes secrets")
-        volumes_key = self._key(
-            name,
-            "volumes",
-            args,
-            account_id.apply(functools.partial(_volumes_policy, region=args.region)),
-            "EKS node root volumes",
-        )
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
@@ -249,7 +198,6 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster_security_group_id = cluster.vpc_config.apply(lambda vpc: str(vpc.cluster_security_group_id))
         self.kubernetes_version = cfg.kubernetes_version
         self.secrets_kms_key_arn = secrets_key.arn
-        self.volumes_kms_key_arn = volumes_key.arn
 
         issuer = cluster.identities.apply(lambda ids: str(ids[0].oidcs[0].issuer))  # type: ignore[index]
         provider = aws.iam.OpenIdConnectProvider(
@@ -322,7 +270,6 @@ class EksCluster(pulumi.ComponentResource):
                 "oidc_provider_arn": self.oidc.provider_arn,
                 "oidc_issuer_url": self.oidc.issuer_url,
                 "secrets_kms_key_arn": self.secrets_kms_key_arn,
-                "volumes_kms_key_arn": self.volumes_kms_key_arn,
             }
         )
 

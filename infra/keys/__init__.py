@@ -21,6 +21,13 @@ class KeyPurpose:
     description: str
     service_principals: Sequence[str] = ()
     """AWS services (``logs.us-east-1.amazonaws.com``) that encrypt with the key directly."""
+    via_services: Sequence[str] = ()
+    """Service endpoints (``ec2.us-east-1.amazonaws.com``) through which any principal of the
+    account may use the key (``kms:ViaService``): for a key a service uses on a caller's behalf,
+    like EBS volumes that Auto Scaling launches, whose service-linked role may not exist yet."""
+    former_names: Sequence[pulumi.Alias] = ()
+    """Where this key lived in a live environment's state before it moved here, so that Pulumi
+    moves it instead of replacing it (see CHANGELOG.md)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +66,30 @@ def key_policy(account_id: str, region: str, purpose: KeyPurpose) -> str:
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             }
         )
+    if purpose.via_services:
+        # Scoped like AWS's own aws/ebs key: callers of this account, through these services only.
+        statements.append(
+            {
+                "Sid": "UseThroughServicesInThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:CreateGrant",
+                    "kms:DescribeKey",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": list(purpose.via_services),
+                        "kms:CallerAccount": account_id,
+                    }
+                },
+            }
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -93,7 +124,7 @@ class PlatformKeys(pulumi.ComponentResource):
                     functools.partial(_policy_for, region=args.region, purpose=purpose)
                 ),
                 tags=with_name(args.tags, alias),
-                opts=pulumi.ResourceOptions(parent=self, protect=True),
+                opts=pulumi.ResourceOptions(parent=self, protect=True, aliases=list(purpose.former_names)),
             )
             aws.kms.Alias(
                 f"{name}-{purpose.name}-alias",

@@ -47,6 +47,8 @@ class CapturedResource:
     ignore_changes: tuple[str, ...] = ()
     delete_before_replace: bool = False
     retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()
+    """URNs this resource had before (``aliases``), as the engine would match them in state."""
 
     @property
     def is_provider(self) -> bool:
@@ -89,11 +91,27 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             delete_before_replace=bool(request.deleteBeforeReplace),
             retain_on_delete=bool(request.retainOnDelete),
+            aliases=tuple(_alias_urn(alias, request) for alias in request.aliases),
         )
         self.captured.append(resource)
         for observer in self._observers:
             observer(resource)
         return response
+
+
+def _alias_urn(alias: Any, request: Any) -> str:
+    """The URN an alias names: given whole, or as a spec the engine completes from the request."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    type_token = spec.type or request.type
+    parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+    if parent:  # urn:pulumi:<stack>::<project>::<parent's qualified type>::<parent's name>
+        parent_type = parent.rsplit("::", 2)[1]
+        if parent_type != "pulumi:pulumi:Stack":  # the stack is not part of its children's types
+            type_token = f"{parent_type}${type_token}"
+    project, stack = spec.project or pulumi.get_project(), spec.stack or pulumi.get_stack()
+    return f"urn:pulumi:{stack}::{project}::{type_token}::{spec.name}"
 
 
 @dataclass(frozen=True)
