@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from infra.config import PhaseConfig
 from infra.config.errors import NAMESPACE, PhaseConfigError, from_validation_error
+from infra.config.placeholders import refuse_placeholders
 from infra.yaml_files import load_file
 
 
@@ -66,4 +67,8 @@ def load_from_running_program(stack: str) -> PhaseConfig:
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     # With --config-file the engine does not tell the program which file it read, so errors
     # name the stack's default file and say which stack it is.
-    return parse_phase_config(decode_pulumi_config(raw), f"Pulumi.{stack}.yaml (stack {stack!r})")
+    source = f"Pulumi.{stack}.yaml (stack {stack!r})"
+    config = parse_phase_config(decode_pulumi_config(raw), source)
+    # Only here: the offline plan and the tests read the committed files, placeholders and all.
+    refuse_placeholders(config, source)
+    return config

@@ -1,0 +1,65 @@
+"""Placeholders a stack file must lose before a real deployment.
+
+The committed phase files are complete enough to plan offline, so the values only an
+environment knows stand in as placeholders: domains under the reserved ``.example`` top-level
+domain (RFC 2606, never registrable) and ARNs in AWS's documentation account
+``123456789012``. Deployed as they are, they fail late and deep: a Cloudflare API error about
+a zone that does not exist, an ACM certificate ARN that AWS cannot find, alarm e-mails to a
+domain that receives none. The running program refuses them first, naming each key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from infra.config import PhaseConfig
+from infra.config.errors import PhaseConfigError, config_key
+
+RESERVED_DOMAIN = re.compile(r"(?<![\w-])(?:[a-z0-9-]+\.)*[a-z0-9-]+\.(?:example|invalid|test)(?![\w-])", re.IGNORECASE)
+"""A host name under a top-level domain reserved for documentation and tests (RFC 2606)."""
+
+DOCUMENTATION_ACCOUNT_ARN = re.compile(r"^arn:aws[\w-]*:[\w-]+:[\w-]*:123456789012:")
+"""An ARN in the account ID AWS's documentation uses for its examples."""
+
+
+def placeholder_problems(config: PhaseConfig) -> list[str]:
+    """One error line per config value that is still a placeholder, in key order."""
+    problems: list[str] = []
+    for loc, value in _strings(config.model_dump(mode="json"), ()):
+        if DOCUMENTATION_ACCOUNT_ARN.match(value):
+            what = "AWS's documentation account 123456789012"
+        elif (domain := RESERVED_DOMAIN.search(value)) is not None:
+            what = f"reserved domain {domain.group(0)}"
+        else:
+            continue
+        key = config_key(loc)
+        problems.append(f"{key}: still a placeholder ({what}); put this environment's own here (got {value!r})")
+    return problems
+
+
+def refuse_placeholders(config: PhaseConfig, source: str) -> None:
+    """Raise a :class:`PhaseConfigError` listing every placeholder left in ``config``."""
+    problems = placeholder_problems(config)
+    if problems:
+        raise PhaseConfigError(
+            source,
+            [
+                *problems,
+                "the committed phase files hold placeholders for what only an environment knows (the Cloudflare "
+                "account and zone IDs too); `python -m infra.plan` plans them without deploying",
+            ],
+        )
+
+
+def _strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string in a dumped config, with its location."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*loc, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))

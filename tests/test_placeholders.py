@@ -1,0 +1,103 @@
+"""A deployment refuses the placeholders the committed phase files carry; the offline plan keeps them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import config as runtime_config
+
+from infra.config.errors import PhaseConfigError
+from infra.config.loader import load_from_running_program, parse_phase_config
+from infra.config.placeholders import RESERVED_DOMAIN, placeholder_problems
+from infra.yaml_files import load_file
+from tests.conftest import PHASES, phase_config, stack_file
+
+PLACEHOLDER_KEYS = [
+    "scaleplan:environment.owner_email",
+    "scaleplan:load_balancer.certificate_arn",
+    "scaleplan:edge.zone_name",
+    "scaleplan:edge.media_domain",
+    "scaleplan:edge.cors.allowed_origins[0]",
+    "scaleplan:edge.cors.allowed_origins[1]",
+    "scaleplan:edge.cache_ttls.media.hostname",
+    "scaleplan:edge.cache_ttls.static-assets.hostname",
+]
+
+
+def keys_of(problems: list[str]) -> list[str]:
+    return [problem.split(": ", 1)[0] for problem in problems]
+
+
+def real_values(phase: str) -> dict[str, object]:
+    """The phase file's config with an environment's own values where the placeholders were."""
+    text = stack_file(phase).read_text()
+    text = text.replace("fairtradeworker.example", "fairtradeworker.com").replace("123456789012", "210987654321")
+    config: dict[str, object] = yaml.safe_load(text)["config"]
+    return config
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_every_committed_phase_file_names_its_placeholders(phase: str) -> None:
+    problems = placeholder_problems(phase_config(phase))
+    assert keys_of(problems) == PLACEHOLDER_KEYS
+    assert problems[1] == (
+        "scaleplan:load_balancer.certificate_arn: still a placeholder (AWS's documentation account 123456789012); "
+        "put this environment's own here "
+        "(got 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-4697-8877-665544332211')"
+    )
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_an_environments_own_values_pass(phase: str) -> None:
+    config = parse_phase_config(real_values(phase), f"Pulumi.{phase}.yaml")
+    assert placeholder_problems(config) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reserved"),
+    [
+        ("fairtradeworker.example", True),
+        ("https://app.fairtradeworker.example/path", True),
+        ("ops@corp.invalid", True),
+        ("api.test", True),
+        ("example.com", False),
+        ("my-example.org", False),
+        ("testing.io", False),
+        ("media.example-cdn.net", False),
+    ],
+)
+def test_reserved_domains_are_the_rfc_2606_ones(text: str, reserved: bool) -> None:
+    assert (RESERVED_DOMAIN.search(text) is not None) is reserved
+
+
+@pytest.fixture
+def engine_config() -> Iterator[None]:
+    """Config as the engine hands it to the program: structured values as JSON text."""
+    saved = runtime_config.CONFIG.get()
+    yield
+    runtime_config.CONFIG.set(saved)
+
+
+def _as_engine_config(values: dict[str, object]) -> dict[str, str]:
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
+
+
+def test_the_running_program_refuses_the_committed_files(engine_config: None) -> None:
+    document = load_file(stack_file("growth"))
+    pulumi.runtime.set_all_config(_as_engine_config(document["config"]))
+    with pytest.raises(PhaseConfigError) as refused:
+        load_from_running_program("prod")
+    assert isinstance(refused.value, pulumi.RunError)  # printed without a traceback
+    lines = str(refused.value).splitlines()
+    assert all(line.startswith("Pulumi.prod.yaml (stack 'prod'): ") for line in lines)
+    assert keys_of([line.removeprefix("Pulumi.prod.yaml (stack 'prod'): ") for line in lines[:-1]]) == PLACEHOLDER_KEYS
+    assert "python -m infra.plan" in lines[-1]
+
+
+def test_the_running_program_accepts_an_environments_own_values(engine_config: None) -> None:
+    pulumi.runtime.set_all_config(_as_engine_config(real_values("growth")))
+    assert load_from_running_program("prod").environment.phase.value == "growth"
