@@ -13,8 +13,9 @@ from pulumi.runtime import config as runtime_config
 from infra.config.errors import PhaseConfigError
 from infra.config.loader import load_from_running_program, parse_phase_config
 from infra.config.placeholders import RESERVED_DOMAIN, placeholder_problems
+from infra.plan.readiness_section import readiness_section
 from infra.yaml_files import load_file
-from tests.conftest import PHASES, phase_config, stack_file
+from tests.conftest import PHASES, built_phase, phase_config, stack_file
 
 PLACEHOLDER_KEYS = [
     "scaleplan:environment.owner_email",
@@ -101,3 +102,19 @@ def test_the_running_program_refuses_the_committed_files(engine_config: None) ->
 def test_the_running_program_accepts_an_environments_own_values(engine_config: None) -> None:
     pulumi.runtime.set_all_config(_as_engine_config(real_values("growth")))
     assert load_from_running_program("prod").environment.phase.value == "growth"
+
+
+def test_the_plan_lists_the_placeholders_without_failing() -> None:
+    section = readiness_section(phase_config("growth"), built_phase("growth"))
+    assert [row[0] for row in section.rows] == PLACEHOLDER_KEYS
+    assert section.rows[2][1:] == ["fairtradeworker.example", "reserved domain fairtradeworker.example"]
+    assert not section.failed
+    assert section.data == {"placeholders": 8}
+    assert section.notes[0].startswith("8 placeholders: `pulumi preview` and `pulumi up` refuse this file")
+
+
+def test_the_plan_says_when_a_file_is_ready_to_deploy() -> None:
+    config = parse_phase_config(real_values("growth"), "Pulumi.growth.yaml")
+    section = readiness_section(config, built_phase("growth"))
+    assert section.rows == []
+    assert section.notes == ["no placeholders: ready for `pulumi preview`"]

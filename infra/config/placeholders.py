@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from infra.config import PhaseConfig
@@ -24,19 +25,35 @@ DOCUMENTATION_ACCOUNT_ARN = re.compile(r"^arn:aws[\w-]*:[\w-]+:[\w-]*:1234567890
 """An ARN in the account ID AWS's documentation uses for its examples."""
 
 
-def placeholder_problems(config: PhaseConfig) -> list[str]:
-    """One error line per config value that is still a placeholder, in key order."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class Placeholder:
+    key: str
+    """Full config key, ``scaleplan:edge.zone_name``."""
+    value: str
+    reason: str
+    """What gives it away: ``reserved domain fairtradeworker.example``."""
+
+
+def placeholders(config: PhaseConfig) -> list[Placeholder]:
+    """Every config value that is still a placeholder, in key order."""
+    found: list[Placeholder] = []
     for loc, value in _strings(config.model_dump(mode="json"), ()):
         if DOCUMENTATION_ACCOUNT_ARN.match(value):
-            what = "AWS's documentation account 123456789012"
+            reason = "AWS's documentation account 123456789012"
         elif (domain := RESERVED_DOMAIN.search(value)) is not None:
-            what = f"reserved domain {domain.group(0)}"
+            reason = f"reserved domain {domain.group(0)}"
         else:
             continue
-        key = config_key(loc)
-        problems.append(f"{key}: still a placeholder ({what}); put this environment's own here (got {value!r})")
-    return problems
+        found.append(Placeholder(key=config_key(loc), value=value, reason=reason))
+    return found
+
+
+def placeholder_problems(config: PhaseConfig) -> list[str]:
+    """One error line per placeholder."""
+    return [
+        f"{found.key}: still a placeholder ({found.reason}); put this environment's own here (got {found.value!r})"
+        for found in placeholders(config)
+    ]
 
 
 def refuse_placeholders(config: PhaseConfig, source: str) -> None:
