@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import pulumi
 import pytest
 from google.protobuf import struct_pb2
 
@@ -18,7 +19,7 @@ from infra.capacity import demand
 from infra.config import PhaseConfig
 from infra.plan import sections
 from infra.plan.capacity_section import capacity_section
-from infra.plan.capture import CapturedResource, ProgramRun, ResourceObserver
+from infra.plan.capture import CapturedResource, ProgramRun, ResourceObserver, run_program
 from infra.plan.cli import close_event_loops, main, record_event_loops
 from infra.plan.render import comparison, format_cell, render_json, render_markdown, render_table
 from infra.plan.report import PhaseReport, build_sections
@@ -317,3 +318,29 @@ def test_closes_the_event_loops_opened_in_other_threads_since_recording() -> Non
         assert opened[0].is_closed()
     finally:
         asyncio.set_event_loop_policy(previous)
+
+
+def test_capture_records_aliases_as_the_urns_the_engine_would_match() -> None:
+    def program() -> None:
+        parent = pulumi.ComponentResource("test:index:Group", "group")
+        pulumi.ComponentResource(
+            "test:index:Thing",
+            "thing",
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                aliases=[
+                    pulumi.Alias(name="same-parent"),
+                    pulumi.Alias(name="elsewhere", parent=pulumi.create_urn("old", "test:index:Old")),
+                    pulumi.Alias(name="at-root", parent=pulumi.ROOT_STACK_RESOURCE),
+                    "urn:pulumi:test::scaleplan::test:index:Thing::given-whole",
+                ],
+            ),
+        )
+
+    run = run_program(program, project="scaleplan", stack="test")
+    assert run.one("test:index:Thing").aliases == (
+        "urn:pulumi:test::scaleplan::test:index:Group$test:index:Thing::same-parent",
+        "urn:pulumi:test::scaleplan::test:index:Old$test:index:Thing::elsewhere",
+        "urn:pulumi:test::scaleplan::test:index:Thing::at-root",
+        "urn:pulumi:test::scaleplan::test:index:Thing::given-whole",
+    )

@@ -21,6 +21,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.plan.mocks import RealisticMocks
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
 
 @dataclass(frozen=True)
 class CapturedResource:
@@ -69,7 +71,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == ROOT_STACK_TYPE:
             return response
         inputs = rpc.deserialize_properties(request.object)
         outputs = rpc.deserialize_properties(response.object) if response.object else {}
@@ -107,8 +109,9 @@ def _alias_urn(alias: Any, request: Any) -> str:
     type_token = spec.type or request.type
     parent = "" if spec.noParent else (spec.parentUrn or request.parent)
     if parent:  # urn:pulumi:<stack>::<project>::<parent's qualified type>::<parent's name>
-        parent_type = parent.rsplit("::", 2)[1]
-        if parent_type != "pulumi:pulumi:Stack":  # the stack is not part of its children's types
+        # The engine leaves the root stack out of qualified types (the mocks' URNs keep it).
+        parent_type = parent.rsplit("::", 2)[1].removeprefix(f"{ROOT_STACK_TYPE}$")
+        if parent_type != ROOT_STACK_TYPE:
             type_token = f"{parent_type}${type_token}"
     project, stack = spec.project or pulumi.get_project(), spec.stack or pulumi.get_stack()
     return f"urn:pulumi:{stack}::{project}::{type_token}::{spec.name}"
