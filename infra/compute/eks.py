@@ -132,7 +132,7 @@ class EksCluster(pulumi.ComponentResource):
         cluster_name = cluster_physical_name(args.environment)
         account_id = pulumi.Output.from_input(args.account_id)
 
-        secrets_key = self._key(name, "secrets", args, account_id.apply(secrets_key_policy), "Kubernetes secrets")
+        secrets_key = self._secrets_key(name, args, account_id.apply(secrets_key_policy))
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
@@ -273,13 +273,12 @@ class EksCluster(pulumi.ComponentResource):
             }
         )
 
-    def _key(
-        self, name: str, purpose: str, args: EksClusterArgs, policy: pulumi.Output[str], description: str
-    ) -> aws.kms.Key:
-        alias = physical_name(args.environment, "eks", purpose, service=Service.KMS_ALIAS)
+    def _secrets_key(self, name: str, args: EksClusterArgs, policy: pulumi.Output[str]) -> aws.kms.Key:
+        """The cluster's own CMK for Kubernetes secrets (only EKS phases need it, so not a platform key)."""
+        alias = physical_name(args.environment, "eks", "secrets", service=Service.KMS_ALIAS)
         key = aws.kms.Key(
-            f"{name}-{purpose}-key",
-            description=f"{args.environment}: {description}",
+            f"{name}-secrets-key",
+            description=f"{args.environment}: Kubernetes secrets",
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=30,
@@ -290,7 +289,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         aws.kms.Alias(
-            f"{name}-{purpose}-key-alias",
+            f"{name}-secrets-key-alias",
             name=f"alias/{alias}",
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
