@@ -100,7 +100,7 @@ def test_node_group_ranges_equal_the_phase_file(eks_phase: str) -> None:
         assert group.inputs["instanceTypes"] == list(pool.instance_types)
         assert group.inputs["capacityType"] == pool.capacity_type.value
         assert group.inputs["amiType"] == "AL2023_ARM_64_STANDARD"
-        assert group.inputs["version"] == "1.34"
+        assert group.inputs["version"] == "1.35"
         assert group.inputs["nodeGroupName"] == f"ftw-prod-{name}"
         assert group.inputs["clusterName"] == CLUSTER
         assert group.inputs["labels"] == {**pool.labels, "scaleplan.io/pool": name}
@@ -199,7 +199,7 @@ def test_cluster_logs_encrypts_and_authenticates_securely(eks_phase: str) -> Non
     run = built_phase(eks_phase)
     cluster = run.one("aws:eks/cluster:Cluster")
     assert cluster.inputs["name"] == CLUSTER
-    assert cluster.inputs["version"] == "1.34"
+    assert cluster.inputs["version"] == "1.35"
     assert cluster.inputs["enabledClusterLogTypes"] == [
         "api",
         "audit",

@@ -55,8 +55,8 @@ def test_eks_phases_are_private_and_pinned(phase: str) -> None:
     assert eks.public_access_cidrs == ()
     assert eks.allow_public_endpoint_from_anywhere is False
     assert eks.deletion_protection is True
-    assert eks.kubernetes_version == "1.34"
-    assert eks.addons.kube_proxy.startswith("v1.34.")
+    assert eks.kubernetes_version == "1.35"
+    assert eks.addons.kube_proxy.startswith("v1.35.")
 
 
 @pytest.mark.parametrize("phase", EKS_PHASES)
@@ -204,8 +204,8 @@ def test_rejects_kube_proxy_for_another_version() -> None:
         values["scaleplan:eks"]["addons"]["kube_proxy"] = "v1.33.0-eksbuild.1"
 
     assert rejection(mutate) == (
-        f"{SOURCE}: scaleplan:eks.addons.kube_proxy: must be a build for Kubernetes 1.34 (v1.34.x-eksbuild.N) "
-        "(got v1.33.0-eksbuild.1)"
+        f"{SOURCE}: scaleplan:eks.addons.kube_proxy: is not a build the catalog lists for Kubernetes 1.35; "
+        "allowed: v1.35.3-eksbuild.2 (got v1.33.0-eksbuild.1)"
     )
 
 
@@ -223,8 +223,8 @@ def test_rejects_autoscaler_image_for_another_version() -> None:
         values["scaleplan:eks"]["charts"]["cluster_autoscaler"]["image_tag"] = "v1.32.1"
 
     assert rejection(mutate) == (
-        f"{SOURCE}: scaleplan:eks.charts.cluster_autoscaler.image_tag: must be a v1.34.x release to match the "
-        "cluster (got v1.32.1)"
+        f"{SOURCE}: scaleplan:eks.charts.cluster_autoscaler.image_tag: must be a Cluster Autoscaler release for "
+        "Kubernetes 1.35; allowed: v1.35.0, v1.35.1, v1.35.2 (got v1.32.1)"
     )
 
 

@@ -22,7 +22,7 @@ from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
 from tests.pgbouncer_fixtures import IMAGE, pgbouncer_config
 
-KUBERNETES_VERSION = "1.34.0"
+KUBERNETES_VERSION = "1.35.0"
 """The EKS version of the stack files."""
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-4f1c2d3e-aaaa-bbbb-cccc-1234567890ab-AbCdEf"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

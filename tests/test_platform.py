@@ -99,7 +99,7 @@ def test_cluster_autoscaler_discovers_this_clusters_groups(eks_phase: str) -> No
     values = run.one(RELEASE, "platform-cluster-autoscaler").inputs["values"]
     assert values["autoDiscovery"] == {"clusterName": CLUSTER}
     assert values["awsRegion"] == "us-east-1"
-    assert values["image"] == {"tag": "v1.34.0"}
+    assert values["image"] == {"tag": "v1.35.2"}
     assert values["extraArgs"] == {
         "balance-similar-node-groups": True,
         "expander": "least-waste",

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from infra.catalog import DataNodeClass, elasticache_node_types
+from infra.catalog.versions import ELASTICACHE_ENGINE_VERSIONS_FILE, elasticache_engine_versions, listed
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.network import LOG_RETENTION_DAYS
@@ -85,6 +86,27 @@ class CacheConfig(ConfigModel):
             raise field_error(
                 "engine_version",
                 f"{self.engine.value} {self.engine_version!r} has no known parameter group family; allowed: {allowed}",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _version_and_node_type_in_catalog(self) -> CacheConfig:
+        # The dated version catalog: the engine version must be one ElastiCache offers, on this node type.
+        catalog = elasticache_engine_versions()
+        entry = catalog.get((self.engine.value, self.engine_version))
+        if entry is None:
+            offered = [version for engine, version in catalog if engine == self.engine.value]
+            raise field_error(
+                "engine_version",
+                f"{self.engine.value} {self.engine_version} is not in the version catalog "
+                f"({ELASTICACHE_ENGINE_VERSIONS_FILE}); allowed: {listed(tuple(offered))} "
+                f"(got {self.engine_version!r})",
+            )
+        if self.node_type in elasticache_node_types() and self.node_type not in entry.node_types:
+            raise field_error(
+                "node_type",
+                f"the catalog lists no {self.engine.value} {self.engine_version} on {self.node_type}; allowed: "
+                f"{listed(entry.node_types)} (got {self.node_type!r})",
             )
         return self
 

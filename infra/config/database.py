@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from infra.catalog import DataNodeClass, rds_instance_classes
+from infra.catalog.versions import RDS_POSTGRESQL_VERSIONS_FILE, listed, rds_postgresql_majors
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.network import LOG_RETENTION_DAYS
@@ -95,6 +96,26 @@ class DatabaseConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _version_and_class_in_catalog(self) -> DatabaseConfig:
+        # The dated version catalog: the major must be one RDS offers, on this instance class.
+        majors = rds_postgresql_majors()
+        major = majors.get(self.major_version)
+        if major is None:
+            raise field_error(
+                "engine_version",
+                f"RDS for PostgreSQL {self.major_version} is not in the version catalog "
+                f"({RDS_POSTGRESQL_VERSIONS_FILE}); allowed major versions: "
+                f"{', '.join(str(known) for known in sorted(majors))} (got {self.engine_version!r})",
+            )
+        if self.instance_class in rds_instance_classes() and self.instance_class not in major.classes:
+            raise field_error(
+                "instance_class",
+                f"the catalog lists no RDS for PostgreSQL {major.major} on {self.instance_class}; allowed: "
+                f"{listed(major.classes)} (got {self.instance_class!r})",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _availability(self) -> DatabaseConfig:
         if self.require_multi_az and not self.multi_az:
             raise field_error(
@@ -155,6 +176,11 @@ class DatabaseConfig(ConfigModel):
     def instance(self) -> DataNodeClass:
         """The catalog entry of ``instance_class`` (vCPUs, memory)."""
         return rds_instance_classes()[self.instance_class]
+
+    @property
+    def major_version(self) -> int:
+        """``16`` for ``engine_version`` ``16`` or ``16.4``."""
+        return int(self.engine_version.split(".")[0])
 
     @property
     def parameter_group_family(self) -> str:

@@ -12,13 +12,14 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from infra.catalog.versions import EKS_ADDONS, EKS_VERSIONS_FILE, eks_versions, listed
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.load_balancer import Slot
 from infra.config.network import LOG_RETENTION_DAYS
 
-KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(2[89]|3\d)$")]
-"""``1.34``: minor versions EKS offers (standard or extended support)."""
+KubernetesVersion = Annotated[str, Field(pattern=r"^1\.\d{2}$")]
+"""``1.35``: a minor version listed in infra/catalog/eks_versions.yaml."""
 AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
 """An exact EKS add-on build (``v1.20.4-eksbuild.2``), never ``latest``: upgrades are reviewed."""
 ChartVersion = Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
@@ -40,7 +41,7 @@ class SupportType(enum.StrEnum):
 
 
 class AddonVersions(ConfigModel):
-    """Pinned versions of the EKS-managed core add-ons, matching ``kubernetes_version``."""
+    """Pinned versions of the EKS-managed core add-ons: builds the catalog lists for ``kubernetes_version``."""
 
     vpc_cni: AddonVersion
     coredns: AddonVersion
@@ -60,7 +61,7 @@ class ClusterAutoscalerConfig(ConfigModel):
 
     chart: HelmChart
     image_tag: ImageTag
-    """Must match the cluster's minor version (autoscaler v1.34.x for Kubernetes 1.34)."""
+    """Must match the cluster's minor version (autoscaler v1.35.x for Kubernetes 1.35), as the catalog lists."""
     scale_down_utilization_threshold_percent: Annotated[int, Field(ge=10, le=90)]
     """A node whose requests fall below this share of its capacity is removed (seed: CPU < 30%)."""
     scale_down_delay_after_add_seconds: Annotated[int, Field(ge=60, le=3600)]
@@ -136,20 +137,38 @@ class EksConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _addons_match_version(self) -> EksConfig:
-        # kube-proxy is built per Kubernetes minor version; a mismatch breaks Services.
-        proxy_minor = ".".join(self.addons.kube_proxy.removeprefix("v").split(".")[:2])
-        if proxy_minor != self.kubernetes_version:
+    def _pins_are_in_the_catalog(self) -> EksConfig:
+        # Every pin must be one the dated catalog lists for this Kubernetes version: an add-on
+        # build AWS does not publish for it fails `pulumi up` after the cluster's ~15 minutes,
+        # and kube-proxy or the Cluster Autoscaler of another minor breaks Services or scaling.
+        catalog = eks_versions()
+        version = catalog.get(self.kubernetes_version)
+        if version is None:
             raise field_error(
-                "addons.kube_proxy",
-                f"must be a build for Kubernetes {self.kubernetes_version} "
-                f"(v{self.kubernetes_version}.x-eksbuild.N) (got {self.addons.kube_proxy})",
+                "kubernetes_version",
+                f"EKS {self.kubernetes_version} is not in the version catalog ({EKS_VERSIONS_FILE}); "
+                f"allowed: {listed(tuple(catalog))} (got {self.kubernetes_version!r})",
             )
-        autoscaler = self.charts.cluster_autoscaler.image_tag
-        autoscaler_minor = ".".join(autoscaler.removeprefix("v").split(".")[:2])
-        if autoscaler_minor != self.kubernetes_version:
+        for addon in EKS_ADDONS:
+            pinned = getattr(self.addons, addon)
+            published = version.addons[addon]
+            if pinned not in published:
+                raise field_error(
+                    f"addons.{addon}",
+                    f"is not a build the catalog lists for Kubernetes {version.version}; allowed: "
+                    f"{listed(published)} (got {pinned})",
+                )
+        autoscaler = self.charts.cluster_autoscaler
+        if autoscaler.image_tag not in version.autoscaler_image_tags:
             raise field_error(
                 "charts.cluster_autoscaler.image_tag",
-                f"must be a v{self.kubernetes_version}.x release to match the cluster (got {autoscaler})",
+                f"must be a Cluster Autoscaler release for Kubernetes {version.version}; allowed: "
+                f"{listed(version.autoscaler_image_tags)} (got {autoscaler.image_tag})",
+            )
+        if autoscaler.chart.version not in version.autoscaler_chart_versions:
+            raise field_error(
+                "charts.cluster_autoscaler.chart.version",
+                f"must be a cluster-autoscaler chart whose appVersion is {version.version}.x; allowed: "
+                f"{listed(version.autoscaler_chart_versions)} (got {autoscaler.chart.version})",
             )
         return self

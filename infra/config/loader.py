@@ -71,4 +71,8 @@ def load_from_running_program(stack: str) -> PhaseConfig:
     config = parse_phase_config(decode_pulumi_config(raw), source)
     # Only here: the offline plan and the tests read the committed files, placeholders and all.
     refuse_placeholders(config, source)
+    # A version already out of standard support is refused before AWS upgrades or bills it.
+    from infra.catalog.support import refuse_unsupported_versions, run_date  # noqa: PLC0415 - imports this module's package
+
+    refuse_unsupported_versions(config, source, run_date())
     return config

@@ -12,9 +12,11 @@ import asyncio
 import sys
 import weakref
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.catalog.support import parse_run_date, run_date, set_run_date
 from infra.config import PhaseConfig, PhaseConfigError
 from infra.config.environment import Phase
 from infra.config.loader import load_stack_file
@@ -44,15 +46,34 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         help="stack file to read instead of Pulumi.<phase>.yaml in the project root (single phase only)",
     )
+    parser.add_argument(
+        "--today",
+        type=_run_date,
+        help="judge version support on this date (YYYY-MM-DD) instead of today; also SCALEPLAN_TODAY",
+    )
     args = parser.parse_args(argv)
     if args.stack_file is not None and args.phase == ALL:
         parser.error("--stack-file names one stack file, so it needs one phase, not 'all'")
+    if args.today is not None:
+        set_run_date(args.today)
     return args
+
+
+def _run_date(text: str) -> date:
+    try:
+        return parse_run_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPack] = ()) -> int:
     """Run the command; ``launched_packs`` are policy-pack processes already started for it."""
     args = parse_args(argv)
+    try:
+        run_date()  # a malformed SCALEPLAN_TODAY is a bad input, reported before any work
+    except PhaseConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_INVALID_CONFIG
     stacks = [p.value for p in Phase] if args.phase == ALL else [args.phase]
     files = {stack: args.stack_file or default_stack_file(stack) for stack in stacks}
 
