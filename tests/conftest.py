@@ -35,3 +35,15 @@ def built_phase(phase: str) -> ProgramRun:
 @pytest.fixture(params=PHASES)
 def phase(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+CATALOG_DATE = "2026-12-03"
+"""The day the version catalogs were read: the date support is judged on in tests (infra/catalog/support.py)."""
+
+
+@pytest.fixture(autouse=True)
+def _support_judged_on_the_catalog_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Deterministic: a test that loads a stack file the way `pulumi up` does must not start
+    # failing on the day a pinned version leaves standard support. One test judges the
+    # committed pins on the real date on purpose (tests/test_version_support.py).
+    monkeypatch.setenv("SCALEPLAN_TODAY", CATALOG_DATE)
