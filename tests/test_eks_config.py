@@ -205,7 +205,8 @@ def test_rejects_kube_proxy_for_another_version() -> None:
 
     assert rejection(mutate) == (
         f"{SOURCE}: scaleplan:eks.addons.kube_proxy: is not a build the catalog lists for Kubernetes 1.35; "
-        "allowed: v1.35.3-eksbuild.2 (got v1.33.0-eksbuild.1)"
+        "allowed: v1.35.0-eksbuild.2, v1.35.2-eksbuild.4, v1.35.3-eksbuild.2, v1.35.3-eksbuild.5, v1.35.3-eksbuild.8, "
+        "v1.35.3-eksbuild.11, v1.35.3-eksbuild.13, v1.35.3-eksbuild.17 (got v1.33.0-eksbuild.1)"
     )
 
 

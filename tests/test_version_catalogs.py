@@ -71,8 +71,10 @@ def test_eks_catalog_holds_the_dates_aws_published() -> None:
         "1.33": "2026-07-29",
         "1.34": "2026-12-02",
         "1.35": "2027-03-27",
+        "1.36": "2027-08-02",
     }
     assert str(catalog["1.35"].eks_release) == "2026-01-28"
+    assert str(catalog["1.36"].eks_release) == "2026-06-02"
 
 
 def test_version_bound_builds_belong_to_their_minor() -> None:
@@ -81,7 +83,15 @@ def test_version_bound_builds_belong_to_their_minor() -> None:
     for version in eks_versions().values():
         assert all(build.startswith(f"v{version.version}.") for build in version.addons["kube_proxy"])
         assert all(tag.startswith(f"v{version.version}.") for tag in version.autoscaler_image_tags)
-        assert version.autoscaler_chart_versions
+
+
+def test_a_chart_is_listed_for_one_minor_only() -> None:
+    # A chart ships one appVersion: listed under two minors, it would match a cluster it was not built for.
+    seen: dict[str, str] = {}
+    for version in eks_versions().values():
+        for chart in version.autoscaler_chart_versions:
+            assert chart not in seen, (chart, seen.get(chart), version.version)
+            seen[chart] = version.version
 
 
 def test_unconfirmed_builds_are_a_subset_of_the_listed_ones() -> None:
@@ -127,6 +137,7 @@ def test_eks_phases_pin_kubernetes_135_with_its_catalog_builds(phase: str) -> No
         assert getattr(eks.addons, addon) in entry.addons[addon]
     assert eks.addons.kube_proxy == "v1.35.3-eksbuild.2"
     assert eks.addons.coredns == "v1.13.2-eksbuild.4"
+    assert eks.addons.vpc_cni == "v1.22.4-eksbuild.3"
     assert eks.charts.cluster_autoscaler.image_tag == "v1.35.2"
     assert eks.charts.cluster_autoscaler.chart.version == "9.59.0"
 
@@ -216,11 +227,22 @@ def test_node_groups_follow_the_cluster_version_without_a_pinned_image() -> None
 
 def test_rejects_kubernetes_version_the_catalog_does_not_list() -> None:
     def mutate(values: dict[str, Any]) -> None:
+        values["scaleplan:eks"]["kubernetes_version"] = "1.37"
+
+    assert rejection(mutate) == (
+        f"{SOURCE}: scaleplan:eks.kubernetes_version: EKS 1.37 is not in the version catalog "
+        "(infra/catalog/eks_versions.yaml); allowed: 1.33, 1.34, 1.35, 1.36 (got '1.37')"
+    )
+
+
+def test_rejects_136_until_its_add_on_builds_are_confirmed() -> None:
+    # 1.36 is listed for its support dates; with no build confirmed for it, pinning it is refused.
+    def mutate(values: dict[str, Any]) -> None:
         values["scaleplan:eks"]["kubernetes_version"] = "1.36"
 
     assert rejection(mutate) == (
-        f"{SOURCE}: scaleplan:eks.kubernetes_version: EKS 1.36 is not in the version catalog "
-        "(infra/catalog/eks_versions.yaml); allowed: 1.33, 1.34, 1.35 (got '1.36')"
+        f"{SOURCE}: scaleplan:eks.addons.vpc_cni: is not a build the catalog lists for Kubernetes 1.36; "
+        "allowed: none listed (got v1.22.4-eksbuild.3)"
     )
 
 
@@ -230,7 +252,7 @@ def test_rejects_vpc_cni_build_not_listed_for_the_version() -> None:
 
     assert rejection(mutate) == (
         f"{SOURCE}: scaleplan:eks.addons.vpc_cni: is not a build the catalog lists for Kubernetes 1.35; "
-        "allowed: v1.21.1-eksbuild.1 (got v1.20.4-eksbuild.2)"
+        "allowed: v1.21.1-eksbuild.1, v1.22.3-eksbuild.1, v1.22.4-eksbuild.3 (got v1.20.4-eksbuild.2)"
     )
 
 
@@ -272,7 +294,7 @@ def test_rejects_a_move_to_134_with_its_add_ons_unconfirmed() -> None:
 
     assert rejection(mutate) == (
         f"{SOURCE}: scaleplan:eks.addons.vpc_cni: is not a build the catalog lists for Kubernetes 1.34; "
-        "allowed: none listed (got v1.21.1-eksbuild.1)"
+        "allowed: none listed (got v1.22.4-eksbuild.3)"
     )
 
 
