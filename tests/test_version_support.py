@@ -147,13 +147,17 @@ def test_plan_section_passes_today_for_every_phase() -> None:
     for phase in ("foundation", "growth", "scale", "optimize"):
         section = support_section(phase_config(phase), date(2026, 12, 3))
         assert not section.failed, phase
-        assert section.data == {"judged_on": "2026-12-03", "warnings": 0, "errors": 0}
+        assert section.data == {
+            "version_warnings": 0,
+            "version_errors": 0,
+            "judged": {"on": "2026-12-03", "warn_within_days": 90},
+        }
 
 
 def test_plan_section_warns_without_failing_inside_the_window() -> None:
     section = support_section(phase_config("growth"), date(2027, 2, 1))
     assert section.failed is False
-    assert section.data["warnings"] == 1
+    assert section.data["version_warnings"] == 1
     assert (
         "warning: scaleplan:eks.kubernetes_version: EKS Kubernetes 1.35 leaves standard support on 2027-03-27, "
         "in 54 days: plan the upgrade now"
@@ -163,7 +167,7 @@ def test_plan_section_warns_without_failing_inside_the_window() -> None:
 def test_plan_section_fails_once_out_of_standard_support() -> None:
     section = support_section(phase_config("growth"), date(2027, 3, 27))
     assert section.failed is True
-    assert section.data["errors"] == 1
+    assert section.data["version_errors"] == 1
     assert section.rows[0][:5] == [EKS_KEY, "EKS Kubernetes 1.35", "2027-03-27", 0, "error"]
 
 

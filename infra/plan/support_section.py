@@ -43,9 +43,9 @@ def support_section(config: PhaseConfig, today: date) -> Section:
         notes=notes,
         failed=bool(failures),
         data={
-            "judged_on": today.isoformat(),
-            "warnings": len(warnings),
-            "errors": len(failures),
+            "version_warnings": len(warnings),
+            "version_errors": len(failures),
+            "judged": {"on": today.isoformat(), "warn_within_days": WARN_WITHIN_DAYS},
         },
     )
 
