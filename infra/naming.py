@@ -26,6 +26,8 @@ class Service(enum.Enum):
     ELASTICACHE_SUBNET_GROUP = (255, "a-z0-9-")
     EKS_CLUSTER = (100, "a-z0-9-")
     EKS_NODE_GROUP = (63, "a-z0-9-")
+    EKS_NODE_GROUP_PREFIX = (36, "a-z0-9-")
+    """63 less the provider's 26-character unique suffix and the prefix's trailing dash."""
     IAM_ROLE = (64, "a-z0-9-")
     IAM_POLICY = (128, "a-z0-9-")
     INSTANCE_PROFILE = (128, "a-z0-9-")

@@ -15,7 +15,7 @@ from infra.capacity import demand
 from infra.compute.asg import ApplicationAutoScaling, ApplicationAutoScalingArgs
 from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
 from infra.compute.eks_addons import ClusterAddons, ClusterAddonsArgs
-from infra.compute.load_balancer import KubernetesTargets, LoadBalancer, LoadBalancerArgs, target_type_for
+from infra.compute.load_balancer import KubernetesTargets, LoadBalancer, LoadBalancerArgs, TargetType, backend_shares
 from infra.compute.node_pools import NodePools, NodePoolsArgs
 from infra.compute.security_groups import ApplicationSecurityGroups, ApplicationSecurityGroupsArgs
 from infra.compute.sizing import desired_sizes
@@ -410,7 +410,12 @@ def _build_request_path(
             vpc_id=network.vpc_id,
             public_subnet_ids=list(network.public_subnet_ids.values()),
             security_group_id=security_groups.alb_security_group_id,
-            target_type=target_type_for(runs_auto_scaling_group=group_config is not None),
+            # Both backends only while the application moves to EKS (docs/request-path.md).
+            backends=backend_shares(
+                auto_scaling_group=group_config is not None,
+                node_pools=bool(config.compute.node_pools),
+                weights=config.load_balancer.backend_weights,
+            ),
             tags=tags,
             kubernetes=targets,
         ),
@@ -427,9 +432,9 @@ def _build_request_path(
                 account_id=account_id,
                 private_subnet_ids=list(network.private_subnet_ids.values()),
                 security_group_id=security_groups.app_security_group_id,
-                target_group_arns=load_balancer.target_group_arns,
+                target_group_arns=load_balancer.target_group_arns[TargetType.INSTANCE],
                 load_balancer_arn_suffix=load_balancer.arn_suffix,
-                target_group_arn_suffixes=load_balancer.target_group_arn_suffixes,
+                target_group_arn_suffixes=load_balancer.target_group_arn_suffixes[TargetType.INSTANCE],
                 logs_kms_key_arn=logs_kms_key_arn,
                 volumes_kms_key_arn=volumes_kms_key_arn,
                 secret_name_prefix=physical_name(env.name, "app", service=Service.SECRET),

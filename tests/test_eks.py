@@ -101,7 +101,9 @@ def test_node_group_ranges_equal_the_phase_file(eks_phase: str) -> None:
         assert group.inputs["capacityType"] == pool.capacity_type.value
         assert group.inputs["amiType"] == "AL2023_ARM_64_STANDARD"
         assert group.inputs["version"] == "1.35"
-        assert group.inputs["nodeGroupName"] == f"ftw-prod-{name}"
+        # A prefix, never a fixed name: a replacement is created before the old group goes.
+        assert group.inputs["nodeGroupNamePrefix"] == f"ftw-prod-{name}-"
+        assert "nodeGroupName" not in group.inputs
         assert group.inputs["clusterName"] == CLUSTER
         assert group.inputs["labels"] == {**pool.labels, "scaleplan.io/pool": name}
         assert group.inputs.get("taints", []) == [
@@ -175,7 +177,10 @@ def test_every_launch_template_is_hardened(eks_phase: str) -> None:
             "network-interface",
         ]
         for spec in template.inputs["tagSpecifications"]:
-            assert standard_tags(phase_config(eks_phase).environment).items() <= spec["tags"].items()
+            # Every standard tag but the phase, which would roll every node on each promotion.
+            tags = standard_tags(phase_config(eks_phase).environment)
+            assert {k: v for k, v in tags.items() if k != "phase"}.items() <= spec["tags"].items()
+            assert "phase" not in spec["tags"]
 
 
 def test_node_groups_launch_from_their_own_template(eks_phase: str) -> None:

@@ -22,8 +22,8 @@ from infra.compute.load_balancer import (
     LoadBalancerArgs,
     TargetType,
     access_log_bucket_policy,
+    backend_shares,
     elb_log_delivery_principal,
-    target_type_for,
 )
 from infra.config import PhaseConfig
 from infra.config.errors import PhaseConfigError
@@ -70,7 +70,7 @@ def build(config: LoadBalancerConfig, target_type: TargetType, *, bind: bool = F
                 vpc_id="vpc-0abc",
                 public_subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
                 security_group_id="sg-0alb",
-                target_type=target_type,
+                backends={target_type: 100},
                 tags=TAGS,
                 kubernetes=kubernetes,
             ),
@@ -89,8 +89,8 @@ def test_children_exact() -> None:
     component = run.one("scaleplan:compute:LoadBalancer", "alb")
     assert Counter((c.type, c.name) for c in run.children_of(component.urn)) == {
         (LB, "alb-alb"): 1,
-        (TG, "alb-blue"): 1,
-        (TG, "alb-green"): 1,
+        (TG, "alb-blue-instance"): 1,
+        (TG, "alb-green-instance"): 1,
         (LISTENER, "alb-https"): 1,
         (LISTENER, "alb-http"): 1,
         ("aws:s3/bucket:Bucket", "alb-access-logs"): 1,
@@ -135,7 +135,7 @@ def test_https_listener_uses_tls13_policy_certificate_and_weights() -> None:
     assert https["certificateArn"] == CERT
     [action] = https["defaultActions"]
     assert action["type"] == "forward"
-    arns = {slot: run.one(TG, f"alb-{slot}").outputs["arn"] for slot in ("blue", "green")}
+    arns = {slot: run.one(TG, f"alb-{slot}-instance").outputs["arn"] for slot in ("blue", "green")}
     assert action["forward"]["targetGroups"] == [
         {"arn": arns["blue"], "weight": 95},
         {"arn": arns["green"], "weight": 5},
@@ -154,7 +154,7 @@ def test_http_listener_only_redirects_to_https() -> None:
 def test_target_groups_are_health_checked_per_slot() -> None:
     run = isolated()
     for slot in ("blue", "green"):
-        tg = run.one(TG, f"alb-{slot}").inputs
+        tg = run.one(TG, f"alb-{slot}-instance").inputs
         assert tg["name"] == f"ftw-test-{slot}-instance"
         assert len(tg["name"]) <= 32
         assert (tg["targetType"], tg["port"], tg["protocol"], tg["vpcId"]) == ("instance", 3000, "HTTP", "vpc-0abc")
@@ -170,7 +170,7 @@ def test_target_groups_are_health_checked_per_slot() -> None:
             "healthyThreshold": 3,
             "unhealthyThreshold": 3,
         }
-        assert tg["tags"] == {**TAGS, "Name": f"ftw-test-{slot}-instance", "slot": slot}
+        assert tg["tags"] == {**TAGS, "Name": f"ftw-test-{slot}-instance", "slot": slot, "target-type": "instance"}
 
 
 def test_log_bucket_is_private_encrypted_expiring_and_protected() -> None:
@@ -213,15 +213,15 @@ def test_existing_log_bucket_creates_no_bucket() -> None:
 def test_ip_target_groups_bound_to_kubernetes_services() -> None:
     run = build(lb_config(), TargetType.IP, bind=True)
     for slot in ("blue", "green"):
-        assert run.one(TG, f"alb-{slot}").inputs["targetType"] == "ip"
-        assert run.one(TG, f"alb-{slot}").inputs["name"] == f"ftw-test-{slot}-ip"
+        assert run.one(TG, f"alb-{slot}-ip").inputs["targetType"] == "ip"
+        assert run.one(TG, f"alb-{slot}-ip").inputs["name"] == f"ftw-test-{slot}-ip"
     bindings = run.of_type("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding")
     assert sorted(b.name for b in bindings) == ["alb-blue-binding", "alb-green-binding"]
     blue = run.one("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "alb-blue-binding")
     assert blue.inputs["metadata"]["namespace"] == "app"
     assert blue.inputs["spec"] == {
         "serviceRef": {"name": "app-blue", "port": "http"},
-        "targetGroupARN": run.one(TG, "alb-blue").outputs["arn"],
+        "targetGroupARN": run.one(TG, "alb-blue-ip").outputs["arn"],
         "targetType": "ip",
     }
     assert blue.provider.startswith(run.one("pulumi:providers:kubernetes", "k8s").urn)
@@ -233,8 +233,8 @@ def test_binding_instance_target_groups_is_refused() -> None:
 
 
 def test_target_type_follows_the_compute_that_runs() -> None:
-    assert target_type_for(runs_auto_scaling_group=True) is TargetType.INSTANCE
-    assert target_type_for(runs_auto_scaling_group=False) is TargetType.IP
+    assert backend_shares(auto_scaling_group=True, node_pools=False) == {TargetType.INSTANCE: 100}
+    assert backend_shares(auto_scaling_group=False, node_pools=True) == {TargetType.IP: 100}
 
 
 # Whole phases --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.catalog import ec2_instance_type
-from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only
+from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only, instance_tags
 from infra.config.compute import AutoScalingGroupConfig, ScalingConfig, is_ecr_image
 from infra.config.load_balancer import Slot
 from infra.naming import Service, physical_name
@@ -353,7 +353,10 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 log_group=self.log_group_name,
                 secret_name_prefix=args.secret_name_prefix,
             )
-            instance_tags = {**with_name(args.tags, group_name), "slot": slot.value}
+            group_tags = {**with_name(args.tags, group_name), "slot": slot.value}
+            # No phase tag inside the template: the move to EKS keeps this group serving, and a
+            # changed template would roll every instance mid-move (launch_templates.py).
+            tags_of_instances = {**instance_tags(args.tags, group_name), "slot": slot.value}
             template = aws.ec2.LaunchTemplate(
                 f"{name}-{slot.value}",
                 name=template_name,
@@ -376,7 +379,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 user_data=_user_data_base64(script),
                 update_default_version=True,
                 tag_specifications=[
-                    aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
+                    aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags_of_instances)
                     for kind in ("instance", "volume", "network-interface")
                 ],
                 tags=with_name(args.tags, template_name),
@@ -411,7 +414,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 metrics_granularity="1Minute",
                 tags=[
                     aws.autoscaling.GroupTagArgs(key=key, value=value, propagate_at_launch=False)
-                    for key, value in sorted(instance_tags.items())
+                    for key, value in sorted(group_tags.items())
                 ],
                 # The scaling policies own the desired capacity once the group exists.
                 opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),

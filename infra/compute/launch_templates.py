@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_aws as aws
 
 ROOT_DEVICE = "/dev/xvda"
 """Root device name of the Amazon Linux 2023 AMIs."""
+PHASE_SCOPED_TAGS = ("phase",)
+"""Standard tags that change when a live environment moves to the next phase. They stay on the
+launch template resource itself (a tag change there is an in-place tag update), never inside its
+``tag_specifications``: any change there is a new template version, which rolls every instance
+of the Auto Scaling group or node group that follows it."""
+
+
+def instance_tags(tags: Mapping[str, str], name: str) -> dict[str, str]:
+    """Tags for a launch template's ``tag_specifications`` (instances, volumes, interfaces):
+    the standard tags without the phase-scoped ones, plus ``Name``."""
+    return {**{key: value for key, value in tags.items() if key not in PHASE_SCOPED_TAGS}, "Name": name}
 
 
 def imdsv2_only() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:

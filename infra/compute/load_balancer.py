@@ -5,14 +5,14 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.config.load_balancer import LoadBalancerConfig, Slot
+from infra.config.load_balancer import BackendWeights, LoadBalancerConfig, Slot, TrafficWeights
 from infra.naming import Service, physical_name
 from infra.tagging import with_name
 
@@ -54,9 +54,57 @@ class TargetType(enum.StrEnum):
     IP = "ip"
 
 
-def target_type_for(*, runs_auto_scaling_group: bool) -> TargetType:
-    """Instances when the phase runs the Auto Scaling group, pod IPs when the application runs on EKS."""
-    return TargetType.INSTANCE if runs_auto_scaling_group else TargetType.IP
+def backend_shares(
+    *, auto_scaling_group: bool, node_pools: bool, weights: BackendWeights | None = None
+) -> dict[TargetType, int]:
+    """Percent of requests per target type: instances for the Auto Scaling group, pod IPs for EKS.
+
+    One backend gets 100. Both run only while the application moves to EKS, and then
+    ``weights`` (``scaleplan:load_balancer.backend_weights``, required by the config) splits them.
+    """
+    if auto_scaling_group and node_pools:
+        if weights is None:
+            raise ValueError("both backends run: their backend_weights are required")
+        return {TargetType.INSTANCE: weights.auto_scaling_group, TargetType.IP: weights.node_pools}
+    if auto_scaling_group:
+        return {TargetType.INSTANCE: 100}
+    if node_pools:
+        return {TargetType.IP: 100}
+    raise ValueError("no backend: scaleplan:compute needs auto_scaling_group or node_pools")
+
+
+def forward_weights(slots: TrafficWeights, backends: Mapping[TargetType, int]) -> dict[tuple[TargetType, Slot], int]:
+    """Listener weight of each (target type, slot) group: the slot's percent times the backend's.
+
+    With one backend (100) this is the slot's percent. With two, the config allows one live slot
+    only (100), so this is the backend's percent: always a whole percentage, 0-100.
+    """
+    weights: dict[tuple[TargetType, Slot], int] = {}
+    for target_type, share in backends.items():
+        for slot in Slot:
+            product = slots.of(slot) * share
+            if product % 100:
+                raise ValueError(
+                    f"slot {slot.value} {slots.of(slot)}% x {target_type.value} {share}% is not a whole percentage"
+                )
+            weights[(target_type, slot)] = product // 100
+    return weights
+
+
+def target_group_logical_name(name: str, slot: Slot, target_type: TargetType) -> str:
+    """``alb-blue-instance``, ``alb-blue-ip``: both kinds coexist while the application moves to EKS."""
+    return f"{name}-{slot.value}-{target_type.value}"
+
+
+def legacy_owner(target_types: Collection[TargetType]) -> TargetType:
+    """The target type whose groups adopt the pre-2026-12 names ``<name>-<slot>`` (CHANGELOG.md).
+
+    Those names held the instance groups in a state written by foundation, the ip groups in
+    one written by an EKS phase. Instance groups are declared only where the Auto Scaling group
+    still runs, so they take the old name whenever they exist; otherwise the ip groups do. Never
+    both: the engine refuses two resources aliased to the same URN.
+    """
+    return TargetType.INSTANCE if TargetType.INSTANCE in target_types else TargetType.IP
 
 
 def elb_log_delivery_principal(region: str) -> dict[str, str]:
@@ -127,10 +175,11 @@ class LoadBalancerArgs:
     vpc_id: pulumi.Input[str]
     public_subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
-    target_type: TargetType
+    backends: Mapping[TargetType, int]
+    """Target types to create groups for, each with its percent of requests (see :func:`backend_shares`)."""
     tags: Mapping[str, str]
     kubernetes: KubernetesTargets | None = None
-    """Bind the ip target groups to Kubernetes Services; only with ``TargetType.IP``."""
+    """Bind the ip target groups to Kubernetes Services; only when ``backends`` has ``TargetType.IP``."""
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -141,8 +190,9 @@ class LoadBalancer(pulumi.ComponentResource):
     a 301. Invalid header fields are dropped, deletion protection is on, and access logs go to
     an SSE-S3 bucket (ALB log delivery supports no other encryption) with all public access
     blocked, TLS-only access, and expiry, unless the config names an existing bucket or turns
-    logs off. Target group names carry the target type, so moving between the Auto Scaling group
-    (instance) and EKS (ip) creates the new groups before the old ones are deleted.
+    logs off. Each backend has its own pair of target groups (``<name>-<slot>-instance`` for the
+    Auto Scaling group, ``<name>-<slot>-ip`` for pods), so while the application moves to EKS both
+    stay registered and the listener splits requests between them by weight.
     """
 
     arn: pulumi.Output[str]
@@ -153,10 +203,10 @@ class LoadBalancer(pulumi.ComponentResource):
     """Public DNS name: the origin the edge (Cloudflare) points at."""
     zone_id: pulumi.Output[str]
     """Route 53 hosted zone of the DNS name, for alias records."""
-    target_group_arns: dict[Slot, pulumi.Output[str]]
-    """Target group ARN of each slot."""
-    target_group_arn_suffixes: dict[Slot, pulumi.Output[str]]
-    """``targetgroup/<name>/<id>`` of each slot: the CloudWatch ``TargetGroup`` dimension."""
+    target_group_arns: dict[TargetType, dict[Slot, pulumi.Output[str]]]
+    """Target group ARN of each slot, per target type."""
+    target_group_arn_suffixes: dict[TargetType, dict[Slot, pulumi.Output[str]]]
+    """``targetgroup/<name>/<id>`` of each slot per target type: the CloudWatch ``TargetGroup`` dimension."""
     https_listener_arn: pulumi.Output[str]
     """The HTTPS listener, for listener rules added by other components."""
 
@@ -186,32 +236,15 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=log_dependencies),
         )
 
-        target_groups: dict[Slot, aws.lb.TargetGroup] = {}
-        for slot in Slot:
-            tg_name = physical_name(args.environment, slot.value, args.target_type.value, service=Service.TARGET_GROUP)
-            target_groups[slot] = aws.lb.TargetGroup(
-                f"{name}-{slot.value}",
-                name=tg_name,
-                target_type=args.target_type.value,
-                port=cfg.target_port,
-                protocol="HTTP",
-                protocol_version="HTTP1",
-                vpc_id=args.vpc_id,
-                deregistration_delay=cfg.deregistration_delay_seconds,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True,
-                    protocol="HTTP",
-                    port="traffic-port",
-                    path=cfg.health_check.path,
-                    matcher=cfg.health_check.matcher,
-                    interval=cfg.health_check.interval_seconds,
-                    timeout=cfg.health_check.timeout_seconds,
-                    healthy_threshold=cfg.health_check.healthy_threshold,
-                    unhealthy_threshold=cfg.health_check.unhealthy_threshold,
-                ),
-                tags={**with_name(args.tags, tg_name), "slot": slot.value},
-                opts=child,
-            )
+        target_groups: dict[TargetType, dict[Slot, aws.lb.TargetGroup]] = {}
+        old_name_owner = legacy_owner(args.backends)
+        for target_type in sorted(args.backends):
+            target_groups[target_type] = {}
+            for slot in Slot:
+                target_groups[target_type][slot] = self._target_group(
+                    name, args, slot, target_type, adopts_old_name=target_type is old_name_owner
+                )
+        weights = forward_weights(cfg.weights, args.backends)
 
         https = aws.lb.Listener(
             f"{name}-https",
@@ -226,9 +259,10 @@ class LoadBalancer(pulumi.ComponentResource):
                     forward=aws.lb.ListenerDefaultActionForwardArgs(
                         target_groups=[
                             aws.lb.ListenerDefaultActionForwardTargetGroupArgs(
-                                arn=target_groups[slot].arn, weight=cfg.weights.of(slot)
+                                arn=group.arn, weight=weights[(target_type, slot)]
                             )
-                            for slot in Slot
+                            for target_type, by_slot in target_groups.items()
+                            for slot, group in by_slot.items()
                         ],
                     ),
                 )
@@ -254,14 +288,22 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
         if args.kubernetes is not None:
-            self._bind_services(name, args, args.kubernetes, target_groups)
+            if TargetType.IP not in target_groups:
+                raise ValueError("Kubernetes services can only be bound to ip target groups (no ip backend)")
+            self._bind_services(name, args, args.kubernetes, target_groups[TargetType.IP])
 
         self.arn = alb.arn
         self.arn_suffix = alb.arn_suffix
         self.dns_name = alb.dns_name
         self.zone_id = alb.zone_id
-        self.target_group_arns = {slot: tg.arn for slot, tg in target_groups.items()}
-        self.target_group_arn_suffixes = {slot: tg.arn_suffix for slot, tg in target_groups.items()}
+        self.target_group_arns = {
+            target_type: {slot: tg.arn for slot, tg in by_slot.items()}
+            for target_type, by_slot in target_groups.items()
+        }
+        self.target_group_arn_suffixes = {
+            target_type: {slot: tg.arn_suffix for slot, tg in by_slot.items()}
+            for target_type, by_slot in target_groups.items()
+        }
         self.https_listener_arn = https.arn
         self.register_outputs(
             {
@@ -269,9 +311,49 @@ class LoadBalancer(pulumi.ComponentResource):
                 "arn_suffix": self.arn_suffix,
                 "dns_name": self.dns_name,
                 "zone_id": self.zone_id,
-                "target_group_arns": {slot.value: arn for slot, arn in self.target_group_arns.items()},
+                "target_group_arns": {
+                    f"{slot.value}-{target_type.value}": arn
+                    for target_type, by_slot in self.target_group_arns.items()
+                    for slot, arn in by_slot.items()
+                },
                 "https_listener_arn": self.https_listener_arn,
             }
+        )
+
+    def _target_group(
+        self, name: str, args: LoadBalancerArgs, slot: Slot, target_type: TargetType, *, adopts_old_name: bool
+    ) -> aws.lb.TargetGroup:
+        """One slot's group for one backend. Its physical name carries the target type (a ForceNew
+        input), so the two kinds never collide and each is created before anything stops using
+        the other."""
+        cfg = args.config
+        tg_name = physical_name(args.environment, slot.value, target_type.value, service=Service.TARGET_GROUP)
+        return aws.lb.TargetGroup(
+            target_group_logical_name(name, slot, target_type),
+            name=tg_name,
+            target_type=target_type.value,
+            port=cfg.target_port,
+            protocol="HTTP",
+            protocol_version="HTTP1",
+            vpc_id=args.vpc_id,
+            deregistration_delay=cfg.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=cfg.health_check.path,
+                matcher=cfg.health_check.matcher,
+                interval=cfg.health_check.interval_seconds,
+                timeout=cfg.health_check.timeout_seconds,
+                healthy_threshold=cfg.health_check.healthy_threshold,
+                unhealthy_threshold=cfg.health_check.unhealthy_threshold,
+            ),
+            tags={**with_name(args.tags, tg_name), "slot": slot.value, "target-type": target_type.value},
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # Before 2026-12 the one pair of groups was named "<name>-<slot>" (CHANGELOG.md).
+                aliases=[pulumi.Alias(name=f"{name}-{slot.value}")] if adopts_old_name else None,
+            ),
         )
 
     def _access_logs(
@@ -365,11 +447,6 @@ class LoadBalancer(pulumi.ComponentResource):
         target_groups: Mapping[Slot, aws.lb.TargetGroup],
     ) -> None:
         """One TargetGroupBinding per slot that has a Service: the controller registers its pod IPs."""
-        if args.target_type is not TargetType.IP:
-            raise ValueError(
-                "Kubernetes services can only be bound to ip target groups "
-                f"(got target type {args.target_type.value!r})"
-            )
         for slot, service in sorted(targets.services.items()):
             binding_name = physical_name(args.environment, slot.value, service=Service.KUBERNETES)
             k8s.apiextensions.CustomResource(

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.compute.eks import cluster_physical_name, service_trust_policy
-from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only
+from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only, instance_tags
 from infra.config.compute import NodePoolConfig
 from infra.naming import Service, physical_name
 from infra.tagging import with_name
@@ -31,6 +31,11 @@ def autoscaler_tags(cluster_name: str) -> dict[str, str]:
 
 def ami_type(pool: NodePoolConfig) -> str:
     return AMI_TYPES[pool.architecture]
+
+
+def node_group_name_prefix(base: str) -> str:
+    """``ftw-prod-base`` -> ``ftw-prod-base-``: the provider appends a 26-character unique suffix."""
+    return f"{base}-"
 
 
 def node_labels(pool_name: str, pool: NodePoolConfig) -> dict[str, str]:
@@ -93,12 +98,15 @@ class NodePools(pulumi.ComponentResource):
 
         self.node_group_arns = {}
         for pool_name, pool in args.pools.items():
-            group_name = physical_name(args.environment, pool_name, service=Service.EKS_NODE_GROUP)
+            group_name = physical_name(args.environment, pool_name, service=Service.EKS_NODE_GROUP_PREFIX)
             template = self._launch_template(name, pool_name, pool, group_name, args)
             group = aws.eks.NodeGroup(
                 f"{name}-{pool_name}",
                 cluster_name=args.cluster_name,
-                node_group_name=group_name,
+                # A prefix, not a fixed name: a change of a ForceNew input (instance types, capacity
+                # type, AMI type, subnets) replaces the group, and the new one, under a new name, is
+                # created and joins before the old one is drained and deleted (docs/eks.md).
+                node_group_name_prefix=node_group_name_prefix(group_name),
                 node_role_arn=role.arn,
                 version=args.kubernetes_version,
                 subnet_ids=list(args.private_subnet_ids.values()),
@@ -130,7 +138,8 @@ class NodePools(pulumi.ComponentResource):
         self, name: str, pool_name: str, pool: NodePoolConfig, group_name: str, args: NodePoolsArgs
     ) -> aws.ec2.LaunchTemplate:
         template_name = physical_name(args.environment, "eks", pool_name, service=Service.LAUNCH_TEMPLATE)
-        instance_tags = with_name(args.tags, group_name)
+        # No phase tag inside the template: a promotion must not roll every node (launch_templates.py).
+        tags_of_instances = instance_tags(args.tags, group_name)
         return aws.ec2.LaunchTemplate(
             f"{name}-{pool_name}-lt",
             name=template_name,
@@ -148,7 +157,7 @@ class NodePools(pulumi.ComponentResource):
             ],
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tags_of_instances)
                 for kind in ("instance", "volume", "network-interface")
             ],
             tags=with_name(args.tags, template_name),

@@ -36,11 +36,21 @@ def _listener_rows(run: ProgramRun) -> list[list[Cell]]:
     return rows
 
 
+def _weight_key(tg: CapturedResource, *, both_backends: bool) -> str:
+    """``blue``; ``blue-instance`` / ``blue-ip`` while both backends run (the move to EKS)."""
+    tags = tg.inputs.get("tags", {})
+    slot = str(tags.get("slot", tg.name))
+    return f"{slot}-{tg.inputs.get('targetType')}" if both_backends else slot
+
+
+def _both_backends(run: ProgramRun) -> bool:
+    return len({tg.inputs.get("targetType") for tg in run.of_type(_TARGET_GROUP)}) > 1
+
+
 def _weights(run: ProgramRun) -> dict[str, int]:
-    """Weight of each target group's ``slot`` tag on the HTTPS listener."""
-    arn_to_slot = {
-        tg.outputs.get("arn"): tg.inputs.get("tags", {}).get("slot", tg.name) for tg in run.of_type(_TARGET_GROUP)
-    }
+    """Weight of each target group's ``slot`` tag (and target type, when both run) on the HTTPS listener."""
+    both = _both_backends(run)
+    arn_to_slot = {tg.outputs.get("arn"): _weight_key(tg, both_backends=both) for tg in run.of_type(_TARGET_GROUP)}
     weights: dict[str, int] = {}
     for listener in run.of_type(_LISTENER):
         for action in listener.inputs.get("defaultActions") or []:
@@ -98,7 +108,7 @@ def traffic_section(config: PhaseConfig, run: ProgramRun) -> Section:
     ]
     weights = _weights(run)
     for tg in sorted(run.of_type(_TARGET_GROUP), key=lambda r: r.name):
-        slot = tg.inputs.get("tags", {}).get("slot", tg.name)
+        slot = _weight_key(tg, both_backends=_both_backends(run))
         rows.append(
             [
                 f"target group {tg.inputs.get('name')}",
@@ -108,7 +118,15 @@ def traffic_section(config: PhaseConfig, run: ProgramRun) -> Section:
         )
     for group in sorted(run.of_type(_GROUP), key=lambda r: r.name):
         rows += _group_rows(run, group)
-    mode = "EC2 Auto Scaling group" if config.compute.auto_scaling_group is not None else "EKS (ip targets)"
+    backends = [
+        name
+        for name, present in (
+            ("EC2 Auto Scaling group", config.compute.auto_scaling_group is not None),
+            ("EKS (ip targets)", bool(config.compute.node_pools)),
+        )
+        if present
+    ]
+    mode = " and ".join(backends)
     return Section(
         title="Traffic",
         columns=("part", "setting"),

@@ -91,6 +91,44 @@ class PhaseConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _backends_are_weighted_while_both_run(self) -> PhaseConfig:
+        """Both backends behind the listener only as a move between them, one slot live (the
+        listener weight of a target group is its slot's share times its backend's share)."""
+        both = self.compute.auto_scaling_group is not None and bool(self.compute.node_pools)
+        backend_weights = self.load_balancer.backend_weights
+        if not both:
+            if backend_weights is not None:
+                raise field_error(
+                    "load_balancer.backend_weights",
+                    "only applies while scaleplan:compute has both auto_scaling_group and node_pools "
+                    "(the move to EKS); remove it",
+                )
+            return self
+        if backend_weights is None:
+            raise field_error(
+                "load_balancer.backend_weights",
+                "required while scaleplan:compute has both auto_scaling_group and node_pools: the share of "
+                "requests each gets, e.g. {auto_scaling_group: 100, node_pools: 0} until the pods are healthy",
+            )
+        live = self.load_balancer.weights.live_slots()
+        if len(live) != 1:
+            raise field_error(
+                "load_balancer.weights",
+                "one slot must carry all requests while both backends run (the move to EKS is not a release); "
+                f"finish the blue/green rollout first (got blue {self.load_balancer.weights.blue} / "
+                f"green {self.load_balancer.weights.green})",
+            )
+        if backend_weights.node_pools > 0 and self.eks is not None:
+            services = self.eks.application.load_balancer_services
+            if live[0] not in services:
+                raise field_error(
+                    f"eks.application.load_balancer_services.{live[0].value}",
+                    f"required: scaleplan:load_balancer.backend_weights sends {backend_weights.node_pools}% of "
+                    f"requests to the pods of slot {live[0].value!r}, which would have no Service bound",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _node_pools_have_a_cluster(self) -> PhaseConfig:
         if self.compute.node_pools and self.eks is None:
             pools = ", ".join(self.compute.node_pools)

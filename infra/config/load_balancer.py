@@ -66,6 +66,29 @@ class TrafficWeights(ConfigModel):
         return tuple(slot for slot in Slot if self.of(slot) > 0)
 
 
+class BackendWeights(ConfigModel):
+    """Percent of requests to each backend while the application moves from the Auto Scaling
+    group to EKS, with ``scaleplan:compute`` holding both ``auto_scaling_group`` and ``node_pools``.
+
+    The move keeps serving: both backends stay registered behind the HTTPS listener, and these
+    weights shift requests from the instances to the pods one ``pulumi up`` at a time
+    (docs/request-path.md, "Moving from the Auto Scaling group to EKS").
+    """
+
+    auto_scaling_group: Weight
+    node_pools: Weight
+
+    @model_validator(mode="after")
+    def _percentages(self) -> BackendWeights:
+        if self.auto_scaling_group + self.node_pools != 100:
+            raise field_error(
+                "",
+                f"are percentages and must add up to 100 (got auto_scaling_group {self.auto_scaling_group} + "
+                f"node_pools {self.node_pools})",
+            )
+        return self
+
+
 class HealthCheckConfig(ConfigModel):
     """How the target groups decide a target is healthy (and the ASG replaces it when not)."""
 
@@ -104,6 +127,9 @@ class LoadBalancerConfig(ConfigModel):
     """Port the application listens on in instances (host port) or pods; target groups forward to it."""
     health_check: HealthCheckConfig
     weights: TrafficWeights
+    backend_weights: BackendWeights | None = None
+    """Only while ``scaleplan:compute`` has both the Auto Scaling group and node pools: the share
+    of each (the root model requires it then and refuses it otherwise)."""
     deletion_protection: bool = True
     drop_invalid_header_fields: bool = True
     """Drops headers that are not valid HTTP (request-smuggling defense). Turning off is a named choice."""
@@ -113,4 +139,4 @@ class LoadBalancerConfig(ConfigModel):
     access_logs: AccessLogsConfig = AccessLogsConfig()
 
 
-__all__ = ["LoadBalancerConfig", "Slot", "TlsPolicy", "TrafficWeights"]
+__all__ = ["BackendWeights", "LoadBalancerConfig", "Slot", "TlsPolicy", "TrafficWeights"]

@@ -114,7 +114,8 @@ def _alias_urn(alias: Any, request: Any) -> str:
         if parent_type != ROOT_STACK_TYPE:
             type_token = f"{parent_type}${type_token}"
     project, stack = spec.project or pulumi.get_project(), spec.stack or pulumi.get_stack()
-    return f"urn:pulumi:{stack}::{project}::{type_token}::{spec.name}"
+    # An alias spec without a name (the SDK's type aliases) keeps the resource's own name.
+    return f"urn:pulumi:{stack}::{project}::{type_token}::{spec.name or request.name}"
 
 
 @dataclass(frozen=True)
