@@ -46,6 +46,8 @@ from infra.config.errors import PhaseConfigError
 from infra.config.load_balancer import BackendWeights, Slot, TrafficWeights
 from infra.config.loader import load_stack_file, parse_phase_config
 from infra.config.transitions import STEPS, render, step_values
+from infra.cost.policy_config import max_nodes
+from infra.cost.policy_config import render as render_cost_policy_config
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
 from infra.stack import build_phase
 from infra.yaml_files import load_file
@@ -541,10 +543,22 @@ def test_a_transition_file_is_the_later_phase_plus_the_group_and_the_weights(ste
     assert json.dumps(weights)  # plain data, as the engine passes it
 
 
+@pytest.mark.parametrize("step", STEPS, ids=[s.file_name for s in STEPS])
+def test_transition_cost_policy_configs_are_what_the_steps_give(step: Any) -> None:
+    """The cost pack's node ceiling and families count both backends during the move."""
+    config = load_stack_file(step.path)
+    assert step.cost_policy_config_path.read_text() == render_cost_policy_config(config)
+    group = config.compute.auto_scaling_group
+    assert group is not None
+    pools = sum(pool.max_size for pool in config.compute.node_pools.values())
+    assert max_nodes(config) == pools + group.max_size
+
+
 def test_the_readme_gives_the_move_as_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     for step in STEPS:
         assert f"--config-file transitions/{step.file_name}" in readme
+    assert "--policy-pack-config policies/cost/config/foundation-to-growth-1.json" in readme
     assert "--config-file Pulumi.growth.yaml" in readme
     request_path = (ROOT / "docs" / "request-path.md").read_text()
     assert "## Moving from the Auto Scaling group to EKS" in request_path

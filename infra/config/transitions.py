@@ -57,6 +57,12 @@ class TransitionStep:
     def path(self) -> Path:
         return ROOT / DIRECTORY / self.file_name
 
+    @property
+    def cost_policy_config_path(self) -> Path:
+        """The cost pack's ``--policy-pack-config`` for this step: both backends' node ceilings
+        and instance families, from the step's own config (``infra.cost.policy_config``)."""
+        return ROOT / "policies" / "cost" / "config" / self.file_name.replace(".yaml", ".json")
+
 
 STEPS: tuple[TransitionStep, ...] = (
     TransitionStep(
@@ -117,10 +123,15 @@ def render(step: TransitionStep, root: Path = ROOT) -> str:
 
 
 def main() -> int:
+    # Imported here: the cost package imports the config package this module belongs to.
+    from infra.config.loader import load_stack_file  # noqa: PLC0415
+    from infra.cost.policy_config import render as render_cost_policy_config  # noqa: PLC0415
+
     for step in STEPS:
         step.path.parent.mkdir(exist_ok=True)
         step.path.write_text(render(step))
-        print(step.path.relative_to(ROOT))
+        step.cost_policy_config_path.write_text(render_cost_policy_config(load_stack_file(step.path)))
+        print(step.path.relative_to(ROOT), step.cost_policy_config_path.relative_to(ROOT))
     return 0
 
 
