@@ -372,6 +372,15 @@ def test_step_two_serves_from_the_pods_with_the_group_still_registered() -> None
     }
 
 
+@pytest.mark.parametrize("stage", [*PHASES, BUILT_STEP])
+def test_the_listener_forwards_to_at_most_five_groups_with_valid_weights(stage: str) -> None:
+    """aws_lb_listener: a forward action takes 1-5 target groups, weights 0-999 (listener.go)."""
+    weights = listener_weights(run_of(stage))
+    assert 1 <= len(weights) <= 5
+    assert all(0 <= weight <= 999 for weight in weights.values())
+    assert sum(weights.values()) == 100
+
+
 def test_growth_forwards_only_to_the_pods() -> None:
     assert listener_weights(built_phase("growth")) == {"alb-blue-ip": 100, "alb-green-ip": 0}
     assert built_phase("growth").of_type(ASG) == []
