@@ -40,6 +40,7 @@ from infra.compute.load_balancer import (
     target_group_logical_name,
 )
 from infra.compute.node_pools import node_group_name_prefix
+from infra.compute.plan_section import compute_section
 from infra.compute.traffic_section import traffic_section
 from infra.config import PhaseConfig
 from infra.config.errors import PhaseConfigError
@@ -183,6 +184,14 @@ def test_a_replaced_pool_keeps_its_capacity_while_the_old_one_drains() -> None:
     assert new_base.inputs["scalingConfig"]["desiredSize"] >= growth["base"].min_size
     assert new_base.inputs["scalingConfig"]["minSize"] == scale["base"].min_size
     assert "node-pools-burst" not in node_group_replacements(built_phase("growth"), built_phase("scale"))
+
+
+def test_the_plan_says_how_a_node_group_is_replaced() -> None:
+    section = compute_section(phase_config("scale"), built_phase("scale"))
+    assert (
+        "node groups named by prefix (ftw-prod-base-*, ftw-prod-burst-*): a change of instance types, capacity "
+        "type or AMI type replaces a group, created and joined before the old one drains (docs/eks.md)"
+    ) in section.notes
 
 
 # --- launch templates --------------------------------------------------------------------------

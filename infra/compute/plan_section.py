@@ -86,6 +86,16 @@ def compute_section(config: PhaseConfig, run: ProgramRun) -> Section:
         f"at maximum sizes ({'covered' if check.passes else f'{check.shortfall_vcpus} short'})",
         *problems,
     ]
+    prefixes = sorted(
+        str(group.inputs["nodeGroupNamePrefix"])
+        for group in run.of_type(NODE_GROUP)
+        if "nodeGroupNamePrefix" in group.inputs
+    )
+    if prefixes:
+        notes.append(
+            f"node groups named by prefix ({', '.join(p + '*' for p in prefixes)}): a change of instance types, "
+            "capacity type or AMI type replaces a group, created and joined before the old one drains (docs/eks.md)"
+        )
     if config.eks is not None:
         notes.append(
             f"EKS {config.eks.kubernetes_version}: Cluster Autoscaler owns desired sizes after creation "
