@@ -470,7 +470,8 @@ def sdk_props(args_cls: type) -> dict[str, SdkProp]:
         annotation = str(param.annotation)
         nested_name = re.search(r"ForwardRef\('(\w+Args)'\)", annotation)
         nested = None
-        if nested_name:
+        # Union[str, PolicyDocumentArgs]: a JSON string on the wire, the object is a typing aid.
+        if nested_name and not annotation.startswith("typing.Union[str, "):
             nested = getattr(module, nested_name.group(1), None) or _find_args(args_cls, nested_name.group(1))
         props[wire] = SdkProp(
             name=wire,
