@@ -130,6 +130,18 @@ def test_configmap_holds_the_rendered_ini_and_pods_carry_its_checksum() -> None:
         )
 
 
+def test_configmap_is_named_after_its_content_and_mounted_by_that_name() -> None:
+    # A changed ini must be a new ConfigMap beside the mounted one (created before the old one
+    # is deleted), never a replacement under a fixed name: see tests/test_promotion.py.
+    for role in ("rw", "ro"):
+        config_map = one("kubernetes:core/v1:ConfigMap", f"pgbouncer-{role}-config")
+        digest = hashlib.sha256(config_map.inputs["data"]["pgbouncer.ini"].encode()).hexdigest()
+        assert config_map.inputs["metadata"]["name"].endswith(f"-{digest[:10]}")
+        pod = one("kubernetes:apps/v1:Deployment", f"pgbouncer-{role}").inputs["spec"]["template"]["spec"]
+        mounted = {v["name"]: v for v in pod["volumes"]}["config"]["configMap"]["name"]
+        assert mounted == config_map.inputs["metadata"]["name"]
+
+
 def test_deployment_is_hardened_and_pinned() -> None:
     deployment = one("kubernetes:apps/v1:Deployment", "pgbouncer-rw")
     spec = deployment.inputs["spec"]

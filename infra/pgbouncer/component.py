@@ -393,7 +393,14 @@ class PgBouncer(pulumi.ComponentResource):
         pool_labels = {**labels, **selector}
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-{role.value}-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.workload, namespace=namespace, labels=pool_labels),
+            # Named after its content: a changed ini is a new ConfigMap created beside the one
+            # the running pods mount (the Deployment then rolls to it), not a delete-first
+            # replacement under a fixed name (the provider replaces a ConfigMap on data change).
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=ini_text.apply(lambda text: f"{names.workload}-{config_checksum(text)[:10]}"),
+                namespace=namespace,
+                labels=pool_labels,
+            ),
             data={"pgbouncer.ini": ini_text},
             opts=opts,
         )
