@@ -32,6 +32,7 @@ import yaml
 from infra.config.loader import parse_phase_config
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
 from infra.provider_schemas.replacement import (
+    conditional_replacement_paths,
     is_stateful,
     physical_name_paths,
     replaced_by,
@@ -115,6 +116,11 @@ def promotion_findings(before: ProgramRun, after: ProgramRun) -> list[Finding]:
             findings.append(Finding(key, f"type changes to {new.type} (delete and create)"))
             continue
         changed = replaced_by(old.type, old.inputs, new.inputs)
+        maybe = sorted(
+            p for p in conditional_replacement_paths(old.type) if value_at(old.inputs, p) != value_at(new.inputs, p)
+        )
+        if maybe and is_stateful(old.type):
+            findings.append(Finding(key, f"stateful resource may be replaced by a change of {', '.join(maybe)}"))
         if not changed:
             continue
         if is_stateful(old.type):
@@ -303,6 +309,16 @@ def test_a_replacement_with_delete_before_replace_is_caught() -> None:
     generated = _variant(growth, group.name, nodeGroupName=None, nodeGroupNamePrefix="pool-")
     moved = _variant(generated, group.name, instanceTypes=["r7i.24xlarge"], delete_before_replace=True)
     assert [f.problem.endswith("with deleteBeforeReplace") for f in promotion_findings(generated, moved)] == [True]
+
+
+def test_a_conditional_replacement_of_a_stateful_resource_is_caught() -> None:
+    # The provider replaces a replication group on an engine-version downgrade: a change of
+    # engineVersion must be looked at, whichever way it goes.
+    growth = built_phase("growth")
+    downgraded = _variant(growth, "cache-replication-group", engineVersion="6.2")
+    assert [str(f) for f in promotion_findings(growth, downgraded)] == [
+        "cache-replication-group: stateful resource may be replaced by a change of engineVersion"
+    ]
 
 
 def test_a_removed_stateful_resource_is_caught() -> None:

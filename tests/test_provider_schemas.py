@@ -19,6 +19,7 @@ import pytest
 from infra.plan.capture import CapturedResource, ProgramRun
 from infra.provider_schemas import PropertySpec, UnknownResourceTypeError, provider_documents, type_spec
 from infra.provider_schemas.replacement import (
+    conditional_replacement_paths,
     is_stateful,
     physical_name_paths,
     replaced_by,
@@ -193,6 +194,14 @@ def test_replaced_by_names_only_changed_replacement_paths() -> None:
     }
     assert replaced_by("aws:eks/nodeGroup:NodeGroup", before, after) == ("instanceTypes",)
     assert replaced_by("aws:eks/nodeGroup:NodeGroup", before, before) == ()
+
+
+def test_customize_diff_replacements_are_conditional_paths() -> None:
+    cache = "aws:elasticache/replicationGroup:ReplicationGroup"
+    assert {"engineVersion", "transitEncryptionEnabled"} <= conditional_replacement_paths(cache)
+    assert "engineVersion" not in replacement_paths(cache)
+    cluster = "aws:eks/cluster:Cluster"
+    assert {"encryptionConfig", "vpcConfig.controlPlaneEgressMode"} <= conditional_replacement_paths(cluster)
 
 
 def test_kubernetes_and_helm_replacement_paths() -> None:

@@ -24,6 +24,7 @@ from infra.provider_schemas import UnknownResourceTypeError, type_spec
 
 __all__ = [
     "UnknownResourceTypeError",
+    "conditional_replacement_paths",
     "is_stateful",
     "physical_name_paths",
     "replaced_by",
@@ -104,6 +105,17 @@ def replacement_paths(type_token: str) -> frozenset[str]:
     Raises :class:`UnknownResourceTypeError` for a type the data files do not describe.
     """
     return type_spec(type_token).replace_paths
+
+
+def conditional_replacement_paths(type_token: str) -> frozenset[str]:
+    """Dotted input paths whose change the provider replaces only under a condition of its own.
+
+    The AWS provider decides these in ``CustomizeDiff`` code (an engine-version downgrade, an
+    EKS cluster's encryption config removed, an NLB's subnets removed...); the data cannot
+    evaluate the condition, so a change here deserves a look, not an automatic verdict. Not
+    part of :func:`replacement_paths` or :func:`replaced_by`.
+    """
+    return type_spec(type_token).conditional_replace_paths
 
 
 def physical_name_paths(type_token: str) -> frozenset[str]:

@@ -207,6 +207,8 @@ class Attr:
     optional: bool = False
     computed: bool = False
     force_new: bool = False
+    force_new_if: bool = False
+    """Replaced under a condition the provider's CustomizeDiff code decides."""
     enum: tuple[str, ...] | None = None
     nested: dict[str, Attr] | None = None
 
@@ -531,6 +533,8 @@ def merge(label: str, sdk_cls: type, tf: dict[str, Attr] | None) -> dict[str, An
         if attr is not None:
             if attr.force_new:
                 entry["forceNew"] = True
+            elif attr.force_new_if:
+                entry["forceNewIf"] = True
             if attr.enum:
                 entry["enum"] = sorted(set(attr.enum))
         if prop.nested is not None:
@@ -564,6 +568,68 @@ def _tf_candidates(snake: str, label: str = "") -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------- CustomizeDiff
+
+_FORCE_NEW_CALL = re.compile(r"(?:customdiff\.ForceNewIf(?:Change)?|\b\w+\.ForceNew)\(\s*(\"[^\"]+\"|names\.Attr\w+)")
+
+
+def customize_diff_force_new(node: Node | None, resolver: Resolver, reader: TerraformReader) -> list[str]:
+    """Terraform paths that the resource's CustomizeDiff may force to a replacement."""
+    if node is None:
+        return []
+    paths: list[str] = []
+    for call in _walk(node):
+        if call.kind == "call" and call.name in ("customdiff.ForceNewIf", "customdiff.ForceNewIfChange") and call.args:
+            name = key_name(call.args[0], resolver, reader.near)
+            if name:
+                paths.append(name)
+        elif call.kind in ("call", "name") and not _is_library(call.name) and not call.name.startswith("customdiff."):
+            paths.extend(_helper_force_new(call.name.split(".")[-1], resolver, reader.near, depth=2))
+    return paths
+
+
+def _helper_force_new(name: str, resolver: Resolver, near: str, depth: int) -> list[str]:
+    """ForceNew calls in one of the service's own CustomizeDiff helpers (and the helpers it calls)."""
+    paths: list[str] = []
+    for path in resolver.by_name.get(name, []):
+        if not path.startswith(near):
+            continue
+        text = resolver.source.read(path)
+        for match in _FORCE_NEW_CALL.finditer(text):
+            literal = match.group(1)
+            paths.append(literal.strip('"') if literal.startswith('"') else attr_const_name(literal))
+        if depth > 1:
+            body = text.split(f"func {name}", 1)[-1]
+            for called in sorted(set(re.findall(r"\b(\w*ForceNew\w*)\(", body)) - {name}):
+                paths.extend(_helper_force_new(called, resolver, near, depth - 1))
+    return paths
+
+
+def _walk(node: Node) -> Iterable[Node]:
+    yield node
+    for key, value in node.items:
+        if key is not None:
+            yield from _walk(key)
+        yield from _walk(value)
+    for arg in node.args:
+        yield from _walk(arg)
+    if node.ret is not None:
+        yield from _walk(node.ret)
+
+
+def _mark_force_new_if(tf: dict[str, Attr], tf_path: str, label: str) -> None:
+    parts = [p for p in tf_path.split(".") if not p.isdigit()]
+    attrs: dict[str, Attr] | None = tf
+    for index, part in enumerate(parts):
+        if attrs is None or part not in attrs:
+            note(f"{label}: CustomizeDiff ForceNew on {tf_path} not in the schema")
+            return
+        if index == len(parts) - 1:
+            attrs[part].force_new_if = True
+        else:
+            attrs = attrs[part].nested
+
+
 # ---------------------------------------------------------------- per provider
 
 def aws_types(source: GitSource) -> dict[str, Any]:
@@ -580,6 +646,8 @@ def aws_types(source: GitSource) -> dict[str, Any]:
             resource = reader.deref(function_return(text, index_name.split(".", 1)[1]))
             assert resource is not None, path
             tf = reader.sdk_map(resource.field("Schema") or resource.field("SchemaFunc"))
+            for tf_path in customize_diff_force_new(resource.field("CustomizeDiff"), resolver, reader):
+                _mark_force_new_if(tf, tf_path, token)
         out[token] = {
             "terraform": tf_name,
             "source": f"internal/service/{service}/ ({index_name}, via {path})",
