@@ -74,6 +74,8 @@ _NAME_WITHOUT_PREFIX: Mapping[str, frozenset[str]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
     "aws:ec2/route:Route": frozenset({"destinationCidrBlock", "destinationIpv6CidrBlock", "destinationPrefixListId"}),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": frozenset({"subnetId", "gatewayId"}),
+    "aws:eks/accessEntry:AccessEntry": frozenset({"principalArn"}),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": frozenset({"principalArn"}),
     "aws:eks/addon:Addon": frozenset({"addonName"}),
     "aws:eks/cluster:Cluster": frozenset({"name"}),
     "aws:elasticache/parameterGroup:ParameterGroup": frozenset({"name"}),

@@ -68,6 +68,8 @@ AWS_TYPES: dict[str, tuple[str, str, str]] = {
     "aws:ec2/subnet:Subnet": ("aws_subnet", "ec2", "func.resourceSubnet"),
     "aws:ec2/vpc:Vpc": ("aws_vpc", "ec2", "func.resourceVPC"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("aws_vpc_endpoint", "ec2", "func.resourceVPCEndpoint"),
+    "aws:eks/accessEntry:AccessEntry": ("aws_eks_access_entry", "eks", "func.resourceAccessEntry"),
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": ("aws_eks_access_policy_association", "eks", "func.resourceAccessPolicyAssociation"),
     "aws:eks/addon:Addon": ("aws_eks_addon", "eks", "func.resourceAddon"),
     "aws:eks/cluster:Cluster": ("aws_eks_cluster", "eks", "func.resourceCluster"),
     "aws:eks/nodeGroup:NodeGroup": ("aws_eks_node_group", "eks", "func.resourceNodeGroup"),
@@ -459,7 +461,6 @@ class SdkProp:
     snake: str
     required: bool
     nested: type | None
-    is_list: bool
 
 
 def sdk_props(args_cls: type) -> dict[str, SdkProp]:
@@ -480,7 +481,6 @@ def sdk_props(args_cls: type) -> dict[str, SdkProp]:
             snake=param.name,
             required=param.default is inspect.Parameter.empty,
             nested=nested,
-            is_list=annotation.startswith("typing.Union[typing.Sequence") or "Sequence[Union[ForwardRef" in annotation.split("NoneType")[0][:60],
         )
     return props
 

@@ -199,7 +199,7 @@ class Parser:
             while True:
                 if self.at("("):
                     node = self.call(node)
-                elif self.at("{") and name[:1] != "" and self._composite_allowed():
+                elif self.at("{"):
                     node = self.composite(name + generic)
                 elif self.at(".") and self.peek(1) is not None and self.peek(1).kind == "name":  # type: ignore[union-attr]
                     self.next()
@@ -210,9 +210,6 @@ class Parser:
                 else:
                     return node
         raise ValueError(f"unexpected token {tok.text!r}")
-
-    def _composite_allowed(self) -> bool:
-        return True
 
     def call(self, callee: Node) -> Node:
         self.expect("(")
