@@ -10,10 +10,13 @@ the OpenAPI schemas kubernetes-validate ships, for the cluster's own Kubernetes 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from typing import Any
+from unittest import mock
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 
 from infra.plan.capture import CapturedResource, ProgramRun
@@ -62,11 +65,16 @@ def _kubernetes_version(run: ProgramRun) -> str:
     return f"{cluster.inputs['version']}.0"
 
 
+_schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
+"""kubernetes-validate parses its (large) schema files on every call; read each once."""
+
+
 def kubernetes_problems(resource: CapturedResource, version: str) -> list[str]:
     manifest = copy.deepcopy(dict(resource.inputs))
     manifest.setdefault("metadata", {}).setdefault("name", resource.name)
     try:
-        kubernetes_validate.validate(manifest, version, strict=True)
+        with mock.patch.object(kubernetes_validate.utils, "schema_contents", _schema_contents):
+            kubernetes_validate.validate(manifest, version, strict=True)
     except kubernetes_validate.ValidationError as error:
         return [f"{resource.name}: {'.'.join(str(p) for p in error.path)}: {error.message}"]
     return []
