@@ -41,6 +41,7 @@ from infra.provider_schemas.replacement import (
 )
 from infra.stack import build_phase
 from tests.conftest import PHASES, ROOT, built_phase, stack_file
+from tests.test_promotion_moves import MOVE_IDS, MOVES, run_of
 
 MANUAL_MIGRATION_PATHS: Mapping[str, tuple[str, ...]] = {
     # Changed in place by the provider, but only safe through a documented procedure.
@@ -51,9 +52,13 @@ KNOWN_MIGRATIONS: Mapping[tuple[str, str, str], str] = {}
 """(from phase, to phase, "<resource name>.<property>") -> docs/data-tier.md section that
 documents the migration. Empty: no phase promotion of the four stack files needs one."""
 
-KNOWN_REMOVALS: Mapping[tuple[str, str, str], str] = {}
-"""(from phase, to phase, resource name) -> why a stateful resource may go away, and how.
-Empty: no phase promotion of the four stack files removes a stateful resource."""
+KNOWN_REMOVALS: Mapping[tuple[str, str, str], tuple[str, str]] = {
+    ("foundation-to-growth-1.yaml", "growth", "app-logs"): ("README.md", "/scaleplan/ftw-prod/app"),
+}
+"""(from stack file, to stack file, resource name) -> (document, the physical name it gives)
+where the deliberate removal of a stateful resource, and what to save first, is written down.
+The last ``up`` of the move to EKS deletes the instances' log group with the Auto Scaling group
+(README, "Moving foundation to growth", step 4: export the logs first if they must outlive it)."""
 
 CACHE_CLUSTER_MODE_MIGRATION = "docs/data-tier.md#migration-cache-to-cluster-mode"
 
@@ -169,11 +174,14 @@ def manual_migrations(before: ProgramRun, after: ProgramRun) -> list[Migration]:
 
 
 PAIRS = list(itertools.pairwise(PHASES))
+"""Consecutive phases (what stays true from one phase to the next, whatever the steps)."""
+# MOVES: every ``pulumi up`` of a promotion, the move to EKS step by step through transitions/
+# (tests/test_promotion_moves.py builds those files once per process).
 
 
-@pytest.mark.parametrize(("earlier", "later"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
+@pytest.mark.parametrize(("earlier", "later"), MOVES, ids=MOVE_IDS)
 def test_promotion_removes_or_replaces_nothing_it_cannot(earlier: str, later: str) -> None:
-    findings = promotion_findings(built_phase(earlier), built_phase(later))
+    findings = promotion_findings(run_of(earlier), run_of(later))
     unexplained = [
         str(f)
         for f in findings
@@ -182,9 +190,20 @@ def test_promotion_removes_or_replaces_nothing_it_cannot(earlier: str, later: st
     assert unexplained == []
 
 
-@pytest.mark.parametrize(("earlier", "later"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
+def test_every_known_removal_is_written_down_where_it_says() -> None:
+    for (_, _, name), (document, physical_name) in KNOWN_REMOVALS.items():
+        assert physical_name in (ROOT / document).read_text(), name
+
+
+def test_foundation_straight_to_growth_would_remove_the_instances_log_group() -> None:
+    # Why the move goes through transitions/: the known removal is caught when it happens.
+    findings = promotion_findings(built_phase("foundation"), built_phase("growth"))
+    assert "app-logs: stateful resource removed" in [str(f) for f in findings]
+
+
+@pytest.mark.parametrize(("earlier", "later"), MOVES, ids=MOVE_IDS)
 def test_promotion_needs_no_undocumented_manual_migration(earlier: str, later: str) -> None:
-    changes = manual_migrations(built_phase(earlier), built_phase(later))
+    changes = manual_migrations(run_of(earlier), run_of(later))
     assert [c.name_and_prop for c in changes if (earlier, later, c.name_and_prop) not in KNOWN_MIGRATIONS] == []
 
 
