@@ -23,6 +23,7 @@ from infra.config import PhaseConfig
 from infra.config.cache import ClusterMode
 from infra.database.component import Postgres, PostgresArgs
 from infra.edge.component import Edge, EdgeArgs
+from infra.edge.origin import load_balancer_ingress
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
 from infra.naming import Service, physical_name
 from infra.network.component import Network, NetworkArgs
@@ -146,6 +147,8 @@ def build_phase(config: PhaseConfig) -> Phase:
             vpc_cidr=network.vpc_cidr,
             app_port=config.load_balancer.target_port,
             tags=tags,
+            # Cloudflare's ranges only while the zone fronts the ALB (scaleplan:edge.origin).
+            alb_ingress=load_balancer_ingress(config.edge),
         ),
         opts=on_aws,
     )
@@ -218,7 +221,7 @@ def build_phase(config: PhaseConfig) -> Phase:
     cloudflare_default = cloudflare.Provider("cloudflare")
     edge = Edge(
         "edge",
-        EdgeArgs(config=config.edge, environment=env.name),
+        EdgeArgs(config=config.edge, environment=env.name, origin_dns_name=request_path.load_balancer.dns_name),
         opts=pulumi.ResourceOptions(providers=[cloudflare_default]),
     )
 
@@ -272,6 +275,7 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("cache_port", cache.port)
     pulumi.export("alerts_topic_arn", operations.topic_arn)
     pulumi.export("media_cdn_hostname", edge.media_hostname)
+    pulumi.export("app_hostnames", edge.app_hostnames)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     pulumi.export("required_vcpus", load.required_vcpus)
     return Phase(

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.catalog.cloudflare import cloudflare_plans
 from infra.config import PhaseConfigError
-from infra.config.edge import PLAN_LIMITS, RATE_LIMIT_PERIODS_SECONDS, Role, ZonePlan
+from infra.config.edge import Role, ZonePlan
 from infra.config.loader import parse_phase_config
 from tests.conftest import PHASES, phase_config, stack_file
 
@@ -53,8 +54,10 @@ def test_every_phase_file_states_a_valid_edge(phase: str) -> None:
     edge = phase_config(phase).edge
     raw = edge_section(phase)
     assert edge.zone_plan.value == raw["zone_plan"]
-    assert set(edge.buckets) == set(raw["buckets"]) == {"media", "documents"}
-    assert len(edge.rate_limits) <= PLAN_LIMITS[edge.zone_plan].rate_limit_rules
+    # Seed 001 keeps photos (the media bucket) and videos apart.
+    assert set(edge.buckets) == set(raw["buckets"]) == {"media", "videos", "documents"}
+    assert len(edge.rate_limits) <= edge.limits.rate_limit_rules
+    assert len(edge.cache_ttls) <= edge.limits.cache_rules
 
 
 def test_phases_pay_for_the_plan_their_rules_need() -> None:
@@ -82,14 +85,16 @@ def test_cloudflare_ids_are_placeholders_of_the_real_shape(phase: str) -> None:
 
 def test_plan_limits_follow_cloudflare_documentation() -> None:
     # Rule budget and longest counting period per plan, as the brief and Cloudflare's table say.
-    assert {plan: (limits.rate_limit_rules, limits.max_period_seconds) for plan, limits in PLAN_LIMITS.items()} == {
-        ZonePlan.FREE: (1, 10),
-        ZonePlan.PRO: (2, 60),
-        ZonePlan.BUSINESS: (5, 600),
-        ZonePlan.ENTERPRISE: (100, 65535),
+    plans = cloudflare_plans().plans
+    assert {plan: (limits.rate_limit_rules, limits.max_period_seconds) for plan, limits in plans.items()} == {
+        "free": (1, 10),
+        "pro": (2, 60),
+        "business": (5, 600),
+        "enterprise": (100, 65535),
     }
-    assert PLAN_LIMITS[ZonePlan.FREE].min_cache_ttl_seconds == 7200
-    assert RATE_LIMIT_PERIODS_SECONDS[0] == 10
+    assert plans["free"].min_cache_ttl_seconds == 7200
+    assert cloudflare_plans().period_values_seconds[0] == 10
+    assert set(plans) == {plan.value for plan in ZonePlan}
 
 
 def test_rejects_an_http_cors_origin() -> None:
@@ -108,7 +113,8 @@ def test_rejects_a_wildcard_cors_origin() -> None:
 
 def test_rejects_a_cache_ttl_above_one_year() -> None:
     assert rejection("growth", {"cache_ttls.media.edge_ttl_seconds": 31_536_001}) == [
-        "Pulumi.growth.yaml: scaleplan:edge.cache_ttls.media.edge_ttl_seconds: must be <= 31536000 (got 31536001)"
+        "Pulumi.growth.yaml: scaleplan:edge.cache_ttls.media.edge_ttl_seconds: must be <= 31536000 (one year; got "
+        "31536001)"
     ]
 
 

@@ -36,16 +36,18 @@ def ruleset(run: ProgramRun, phase_name: str) -> CapturedResource:
 def test_each_phase_declares_the_edge_children_its_file_asks_for(phase: str) -> None:
     raw = raw_edge(phase)
     buckets = len(raw["buckets"])
+    domains = 1 + sum(1 for bucket in raw["buckets"].values() if "custom_domain" in bucket)
     counts = Counter(r.type for r in edge_children(built_phase(phase)))
     assert counts == {
         "cloudflare:index/r2Bucket:R2Bucket": buckets,
         "cloudflare:index/r2ManagedDomain:R2ManagedDomain": buckets,
         "cloudflare:index/r2BucketCors:R2BucketCors": buckets,
         "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle": buckets,
-        "cloudflare:index/r2CustomDomain:R2CustomDomain": 1,
+        "cloudflare:index/r2CustomDomain:R2CustomDomain": domains,
         "cloudflare:index/zoneSubscription:ZoneSubscription": 1,
         "cloudflare:index/zoneSetting:ZoneSetting": 5,
-        RULESET: 2,
+        "cloudflare:index/dnsRecord:DnsRecord": len(raw["origin"]["hostnames"]),
+        RULESET: 3 if "waf" in raw else 2,
     }
 
 
@@ -61,6 +63,7 @@ def test_the_phases_keep_the_same_buckets() -> None:
     assert buckets("foundation") == [
         ("edge-documents", "ftw-prod-documents", "enam", None),
         ("edge-media", "ftw-prod-media", "enam", None),
+        ("edge-videos", "ftw-prod-videos", "enam", None),
     ]
     for phase in ("growth", "scale", "optimize"):
         assert buckets(phase) == buckets("foundation")
@@ -88,7 +91,7 @@ def test_tls_settings_and_the_media_domain(phase: str) -> None:
     assert settings["always_use_https"] == "on"
     assert settings["ssl"] == "strict"
     assert settings["security_header"]["strict_transport_security"]["enabled"] is True
-    domain = run.one("cloudflare:index/r2CustomDomain:R2CustomDomain")
+    domain = run.one("cloudflare:index/r2CustomDomain:R2CustomDomain", "edge-media-domain")
     assert domain.inputs["domain"] == raw["media_domain"]
     assert domain.inputs["minTls"] == "1.2"
     assert domain.inputs["zoneId"] == raw["zone_id"]

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from infra.edge.plan_section import duration, edge_section
-from infra.plan.capture import ProgramRun
+from infra.plan.capture import CapturedResource, ProgramRun
 from infra.plan.sections import section_builders
 from tests.conftest import built_phase, phase_config
 
@@ -30,21 +30,35 @@ def test_growth_section_lists_buckets_domain_ttls_and_limits() -> None:
     assert not section.failed
     assert [list(row) for row in section.rows] == [
         ["bucket", "media", "ftw-prod-media (enam)", "Standard, abort uploads after 7 d; InfrequentAccess after 90 d"],
+        [
+            "bucket",
+            "videos",
+            "ftw-prod-videos (enam)",
+            "Standard, abort uploads after 7 d; InfrequentAccess after 90 d",
+        ],
         ["bucket", "documents", "ftw-prod-documents (enam)", "Standard, abort uploads after 7 d"],
         ["cdn domain", "media", "media.fairtradeworker.example", "min TLS 1.2"],
+        ["cdn domain", "videos", "videos.fairtradeworker.example", "min TLS 1.2"],
+        ["dns", "apex", "fairtradeworker.example", "proxied CNAME -> the ALB"],
+        ["dns", "app", "app.fairtradeworker.example", "proxied CNAME -> the ALB"],
+        ["alb ingress", "cloudflare", "15 Cloudflare IPv4 ranges as of 2026-12-03", "tcp 443"],
+        ["waf", "cloudflare_managed", "Cloudflare Managed Ruleset, every request", "Cloudflare's default actions"],
+        ["waf", "owasp_core", "Cloudflare OWASP Core Ruleset, every request", "block at anomaly score >= 40"],
         ["cache", "media", "media.fairtradeworker.example /", "edge 30 d, browser 1 d"],
+        ["cache", "videos", "videos.fairtradeworker.example /", "edge 30 d, browser 1 d"],
         ["cache", "static-assets", "app.fairtradeworker.example /assets/", "edge 1 d, browser 1 d"],
         ["rate limit", "anonymous", "/api/public/, /auth/", "60 / 1 min per IP, then block for 1 min"],
         ["rate limit", "authenticated", "/api/", "200 / 1 min per IP, then block for 1 min"],
     ]
     assert section.notes == [
-        "zone fairtradeworker.example on the pro plan: 2 of 2 rate limiting rule(s) used; cache TTLs >= 1 h"
+        "zone fairtradeworker.example on the pro plan: 2 of 2 rate limiting rule(s), 3 of 25 cache rules used; "
+        "cache TTLs >= 1 h"
     ]
     assert section.data == {
         "zone_plan": "pro",
         "rate_limit_rules": 2,
         "rate_limit_budget": 2,
-        "buckets": 2,
+        "buckets": 3,
         "media_hostname": "media.fairtradeworker.example",
     }
 
@@ -55,7 +69,8 @@ def test_foundation_section_shows_the_free_plan_budget() -> None:
         list(row) for row in section.rows
     ]
     assert section.data["rate_limit_budget"] == 1
-    assert section.notes[0].endswith("1 of 1 rate limiting rule(s) used; cache TTLs >= 2 h")
+    assert section.notes[0].endswith("1 of 1 rate limiting rule(s), 3 of 10 cache rules used; cache TTLs >= 2 h")
+    assert [row[0] for row in section.rows].count("waf") == 0
 
 
 def test_section_fails_when_a_declared_bucket_is_unprotected() -> None:
@@ -74,4 +89,29 @@ def test_section_fails_when_a_rate_limit_rule_is_missing() -> None:
     assert section.notes[1:] == [
         "role anonymous has no rate limiting rule",
         "role authenticated has no rate limiting rule",
+    ]
+
+
+def test_section_fails_when_the_alb_is_open_while_fronted() -> None:
+    run = built_phase("growth")
+    ingress = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+    def opened(resource: CapturedResource) -> CapturedResource:
+        if resource.type == ingress and resource.name.startswith("app-sg-alb-"):
+            return dataclasses.replace(resource, inputs={**resource.inputs, "cidrIpv4": "0.0.0.0/0"})
+        return resource
+
+    resources = tuple(opened(r) for r in run.resources)
+    section = edge_section(phase_config("growth"), ProgramRun(resources=resources, stack_outputs=run.stack_outputs))
+    assert section.failed
+    assert section.notes[1:] == ["the ALB is open to the internet while Cloudflare fronts it"]
+
+
+def test_section_fails_when_a_waf_ruleset_is_missing() -> None:
+    run = built_phase("scale")
+    resources = tuple(r for r in run.resources if r.name != "edge-waf-managed")
+    section = edge_section(phase_config("scale"), ProgramRun(resources=resources, stack_outputs=run.stack_outputs))
+    assert section.failed
+    assert section.notes[1:] == [
+        "declared WAF managed rulesets [] differ from the stack file's ['cloudflare_managed', 'owasp_core']"
     ]

@@ -24,8 +24,12 @@ PLACEHOLDER_KEYS = [
     "scaleplan:edge.media_domain",
     "scaleplan:edge.cors.allowed_origins[0]",
     "scaleplan:edge.cors.allowed_origins[1]",
+    "scaleplan:edge.buckets.videos.custom_domain",
     "scaleplan:edge.cache_ttls.media.hostname",
+    "scaleplan:edge.cache_ttls.videos.hostname",
     "scaleplan:edge.cache_ttls.static-assets.hostname",
+    "scaleplan:edge.origin.hostnames.apex",
+    "scaleplan:edge.origin.hostnames.app",
 ]
 
 
@@ -109,8 +113,8 @@ def test_the_plan_lists_the_placeholders_without_failing() -> None:
     assert [row[0] for row in section.rows] == PLACEHOLDER_KEYS
     assert section.rows[2][1:] == ["fairtradeworker.example", "reserved domain fairtradeworker.example"]
     assert not section.failed
-    assert section.data == {"placeholders": 8}
-    assert section.notes[0].startswith("8 placeholders: `pulumi preview` and `pulumi up` refuse this file")
+    assert section.data == {"placeholders": 12}
+    assert section.notes[0].startswith("12 placeholders: `pulumi preview` and `pulumi up` refuse this file")
 
 
 def test_the_plan_says_when_a_file_is_ready_to_deploy() -> None:

@@ -19,6 +19,25 @@ LOAD_BALANCER_ROLE_TAG = {"scaleplan:role": "load-balancer"}
 
 
 @dataclass(frozen=True, kw_only=True)
+class LoadBalancerIngress:
+    """Who may open connections to the ALB, and on which listener ports."""
+
+    source: str
+    """Short name of the sources (``internet``, ``cloudflare``) for rule names and descriptions."""
+    ipv4_cidrs: tuple[str, ...]
+    ports: Mapping[str, int]
+    """Listener name -> port."""
+
+
+INTERNET_INGRESS = LoadBalancerIngress(source="internet", ipv4_cidrs=(ANYWHERE_IPV4,), ports=LISTENER_PORTS)
+"""HTTP and HTTPS from anywhere: only for an ALB that nothing fronts."""
+
+
+def _cidr_slug(cidr: str) -> str:
+    return cidr.replace(".", "-").replace("/", "-")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ApplicationSecurityGroupsArgs:
     environment: str
     vpc_id: pulumi.Input[str]
@@ -27,10 +46,12 @@ class ApplicationSecurityGroupsArgs:
     app_port: int
     """Port the application listens on; the only port the ALB may reach it on."""
     tags: Mapping[str, str]
+    alb_ingress: LoadBalancerIngress = INTERNET_INGRESS
+    """Sources and ports the ALB's group admits; Cloudflare's ranges on 443 when the zone fronts it."""
 
 
 class ApplicationSecurityGroups(pulumi.ComponentResource):
-    """The ALB group (HTTP/HTTPS from the internet) and the app group (app port from the ALB only).
+    """The ALB group (HTTP/HTTPS from ``alb_ingress``) and the app group (app port from the ALB only).
 
     Rules are separate ``aws.vpc`` rule resources, each with a description, so a teammate can add
     a rule to a group (the data tier lets the app group in) without rewriting the group. No group
@@ -73,18 +94,23 @@ class ApplicationSecurityGroups(pulumi.ComponentResource):
             opts=child,
         )
 
-        for listener, port in LISTENER_PORTS.items():
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-alb-{listener}-in",
-                security_group_id=alb.id,
-                description=f"{listener.upper()} from the internet to the public load balancer",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4=ANYWHERE_IPV4,
-                tags=with_name(args.tags, f"{alb_name}-{listener}-in"),
-                opts=child,
-            )
+        ingress = args.alb_ingress
+        for listener, port in ingress.ports.items():
+            for cidr in ingress.ipv4_cidrs:
+                # The internet's rules keep their original names; a source list gets one rule per range.
+                suffix = "in" if cidr == ANYWHERE_IPV4 else f"from-{ingress.source}-{_cidr_slug(cidr)}"
+                where = "the internet" if cidr == ANYWHERE_IPV4 else f"{ingress.source.capitalize()} {cidr}"
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-{listener}-{suffix}",
+                    security_group_id=alb.id,
+                    description=f"{listener.upper()} from {where} to the public load balancer",
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
+                    tags=with_name(args.tags, f"{alb_name}-{listener}-{suffix}"),
+                    opts=child,
+                )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-alb-to-app",
             security_group_id=alb.id,

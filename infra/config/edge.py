@@ -1,20 +1,21 @@
 """``scaleplan:edge``: the Cloudflare zone in front of the application, and R2 object storage.
 
 Plan-dependent limits (rate-limiting rule budget, counting periods, mitigation timeouts,
-minimum cache TTLs) come from Cloudflare's documentation and are checked here against the
-zone plan the stack file states, so a phase that its plan cannot run is refused before
-``pulumi up`` gets a 400 from the API.
+cache rule count and minimum TTLs, WAF managed rulesets) come from the dated catalog
+``infra/catalog/cloudflare_plans.yaml`` and are checked here against the zone plan the stack
+file states, so a phase that its plan cannot run is refused before ``pulumi up`` gets a 400
+from the API.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from infra.catalog.cloudflare import PlanLimits, cloudflare_plans
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 
@@ -27,44 +28,6 @@ class ZonePlan(enum.StrEnum):
     BUSINESS = "business"
     ENTERPRISE = "enterprise"
 
-
-@dataclass(frozen=True)
-class PlanLimits:
-    rate_limit_rules: int
-    """Rate limiting rules a zone may have."""
-    max_period_seconds: int
-    """Longest counting period of a rate limiting rule."""
-    max_mitigation_timeout_seconds: int
-    """Longest time a rate limiting rule keeps acting after it triggers."""
-    min_cache_ttl_seconds: int
-    """Shortest edge or browser TTL a cache rule may set."""
-
-
-PLAN_LIMITS: dict[ZonePlan, PlanLimits] = {
-    # developers.cloudflare.com/waf/rate-limiting-rules/ (availability by plan; cloudflare-docs
-    # src/content/partials/waf/rate-limiting-availability-by-plan.mdx @07acbb66) and
-    # developers.cloudflare.com/cache/how-to/edge-browser-cache-ttl/ (minimum TTL, cache rules).
-    ZonePlan.FREE: PlanLimits(
-        rate_limit_rules=1, max_period_seconds=10, max_mitigation_timeout_seconds=10, min_cache_ttl_seconds=7200
-    ),
-    ZonePlan.PRO: PlanLimits(
-        rate_limit_rules=2, max_period_seconds=60, max_mitigation_timeout_seconds=3600, min_cache_ttl_seconds=3600
-    ),
-    ZonePlan.BUSINESS: PlanLimits(
-        rate_limit_rules=5, max_period_seconds=600, max_mitigation_timeout_seconds=86400, min_cache_ttl_seconds=1
-    ),
-    ZonePlan.ENTERPRISE: PlanLimits(
-        rate_limit_rules=100, max_period_seconds=65535, max_mitigation_timeout_seconds=86400, min_cache_ttl_seconds=1
-    ),
-}
-
-RATE_LIMIT_PERIODS_SECONDS = (
-    10, 15, 20, 30, 40, 45, 60, 90, 120, 180, 240, 300, 480, 600, 900, 1200, 1800, 2400, 3600, 65535, 86400,
-)  # fmt: skip
-"""The counting periods and mitigation timeouts the ruleset API accepts (same doc, footnote 3)."""
-
-MAX_CACHE_TTL_SECONDS = 31_536_000
-"""One year: the longest edge or browser TTL a cache rule takes."""
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
@@ -138,6 +101,9 @@ class BucketConfig(ConfigModel):
     """Move objects to Infrequent Access this many days after upload; none: never."""
     expire_after_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     """Delete objects this many days after upload; none: keep them."""
+    custom_domain: str | None = None
+    """Public hostname in the zone serving this bucket through the CDN; none: private. The
+    ``media`` bucket's is ``media_domain``."""
 
     @model_validator(mode="after")
     def _lifecycle(self) -> BucketConfig:
@@ -187,8 +153,9 @@ class CacheClass(ConfigModel):
     hostname: str
     path_prefixes: Annotated[list[PathPrefix], Field(min_length=1)]
     """``/photos/`` matches every path under it; ``/`` matches the whole host."""
-    edge_ttl_seconds: Annotated[int, Field(ge=1, le=MAX_CACHE_TTL_SECONDS)]
-    browser_ttl_seconds: Annotated[int, Field(ge=1, le=MAX_CACHE_TTL_SECONDS)]
+    edge_ttl_seconds: Annotated[int, Field(ge=1)]
+    browser_ttl_seconds: Annotated[int, Field(ge=1)]
+    """Both at most the catalog's ``max_cache_ttl_seconds`` (one year) and at least the plan's minimum."""
 
 
 class RoleRateLimit(ConfigModel):
@@ -203,6 +170,80 @@ class RoleRateLimit(ConfigModel):
     period_seconds: int
     mitigation_timeout_seconds: int
     action: RateLimitAction = RateLimitAction.BLOCK
+
+
+class ManagedRulesetKey(enum.StrEnum):
+    """WAF managed rulesets this program can deploy (IDs and plans in the Cloudflare catalog)."""
+
+    CLOUDFLARE_MANAGED = "cloudflare_managed"
+    OWASP_CORE = "owasp_core"
+
+
+class WafAction(enum.StrEnum):
+    """What the OWASP ruleset does to a request whose anomaly score reaches the threshold."""
+
+    BLOCK = "block"
+    MANAGED_CHALLENGE = "managed_challenge"
+
+
+class OwaspConfig(ConfigModel):
+    """Tuning of the OWASP Core Ruleset through its scoring rule (949110)."""
+
+    anomaly_score_threshold: Literal[25, 40, 60] = 40
+    """Cloudflare's three sensitivities: 25 high, 40 medium, 60 low (fewer false positives)."""
+    action: WafAction = WafAction.BLOCK
+
+
+class WafConfig(ConfigModel):
+    """WAF managed rulesets deployed on the zone (phase ``http_request_firewall_managed``)."""
+
+    managed_rulesets: Annotated[list[ManagedRulesetKey], Field(min_length=1)]
+    """In evaluation order; each needs a plan that includes it (Pro and up)."""
+    owasp: OwaspConfig = Field(default_factory=OwaspConfig)
+
+    @model_validator(mode="after")
+    def _unique(self) -> WafConfig:
+        seen: set[ManagedRulesetKey] = set()
+        for index, key in enumerate(self.managed_rulesets):
+            if key in seen:
+                raise field_error(f"managed_rulesets.{index}", f"{key.value!r} is listed twice")
+            seen.add(key)
+        return self
+
+
+class AlbIngress(enum.StrEnum):
+    """Who may open connections to the ALB's listeners."""
+
+    CLOUDFLARE = "cloudflare"
+    """Cloudflare's published IPv4 ranges only, on 443 (infra/catalog/cloudflare_ips.yaml)."""
+    INTERNET = "internet"
+    """0.0.0.0/0 on 80 and 443: the zone's WAF, rate limits and TLS settings can be walked around."""
+
+
+class OriginConfig(ConfigModel):
+    """The application's hostnames, proxied by the zone to the ALB, and who else may reach the ALB."""
+
+    hostnames: Annotated[dict[Key, str], Field(min_length=1)]
+    """Stable key -> hostname in the zone; each a proxied CNAME to the ALB's DNS name."""
+    alb_ingress: AlbIngress = AlbIngress.CLOUDFLARE
+    accept_alb_open_to_internet: bool = False
+    """The only way to keep ``alb_ingress: internet`` while Cloudflare fronts the ALB."""
+
+    @model_validator(mode="after")
+    def _closed_while_fronted(self) -> OriginConfig:
+        if self.alb_ingress is AlbIngress.INTERNET and not self.accept_alb_open_to_internet:
+            raise field_error(
+                "alb_ingress",
+                "must be 'cloudflare' while Cloudflare fronts the ALB (origin.hostnames): open to 0.0.0.0/0, "
+                "anyone can call the ALB directly and walk around the zone's WAF, rate limits and TLS "
+                "settings (got 'internet'); to accept that, also set accept_alb_open_to_internet: true",
+            )
+        if self.alb_ingress is AlbIngress.CLOUDFLARE and self.accept_alb_open_to_internet:
+            raise field_error(
+                "accept_alb_open_to_internet",
+                "accepts an ALB open to the internet, but alb_ingress is 'cloudflare'; remove it",
+            )
+        return self
 
 
 class EdgeConfig(ConfigModel):
@@ -225,10 +266,21 @@ class EdgeConfig(ConfigModel):
     cache_ttls: dict[Key, CacheClass] = Field(default_factory=dict)
     """Edge TTLs by path class."""
     rate_limits: dict[Role, RoleRateLimit] = Field(default_factory=dict)
+    origin: OriginConfig | None = None
+    """The application behind the ALB; none: Cloudflare does not front it (no records, ALB open)."""
+    waf: WafConfig | None = None
+    """WAF managed rulesets; none: only the Free Managed Ruleset Cloudflare deploys by itself."""
 
     @property
     def limits(self) -> PlanLimits:
-        return PLAN_LIMITS[self.zone_plan]
+        return cloudflare_plans().plans[self.zone_plan.value]
+
+    @property
+    def bucket_domains(self) -> dict[str, str]:
+        """Bucket purpose -> public hostname, for the buckets served through the zone."""
+        domains = {"media": self.media_domain} if "media" in self.buckets else {}
+        domains.update({k: b.custom_domain for k, b in self.buckets.items() if b.custom_domain is not None})
+        return domains
 
     @model_validator(mode="after")
     def _identifiers(self) -> EdgeConfig:
@@ -246,12 +298,27 @@ class EdgeConfig(ConfigModel):
     @model_validator(mode="after")
     def _hosts_in_zone(self) -> EdgeConfig:
         hosts = {"media_domain": self.media_domain}
+        for key, bucket in self.buckets.items():
+            if bucket.custom_domain is not None:
+                hosts[f"buckets.{key}.custom_domain"] = bucket.custom_domain
         hosts.update({f"cache_ttls.{key}.hostname": c.hostname for key, c in self.cache_ttls.items()})
+        if self.origin is not None:
+            hosts.update({f"origin.hostnames.{key}": host for key, host in self.origin.hostnames.items()})
         for path, host in hosts.items():
             if _HOSTNAME.fullmatch(host) is None or not (host == self.zone_name or host.endswith(f".{self.zone_name}")):
                 raise field_error(path, f"must be a hostname in zone {self.zone_name!r} (got {host!r})")
         if "media" not in self.buckets:
             raise field_error("buckets", f"needs a 'media' bucket to serve media_domain {self.media_domain!r} from")
+        if self.buckets["media"].custom_domain is not None:
+            raise field_error("buckets.media.custom_domain", "the media bucket is served at media_domain; remove it")
+        # Each hostname is one DNS record in the zone: a bucket domain or an application host.
+        owners: dict[str, str] = {}
+        for path, host in hosts.items():
+            if path.startswith("cache_ttls."):
+                continue
+            if host in owners:
+                raise field_error(path, f"{host!r} is already used by {owners[host]}; a hostname serves one thing")
+            owners[host] = path
         return self
 
     @model_validator(mode="after")
@@ -278,10 +345,20 @@ class EdgeConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _cache_ttls_fit_the_plan(self) -> EdgeConfig:
-        minimum = self.limits.min_cache_ttl_seconds
+        limits = self.limits
+        if len(self.cache_ttls) > limits.cache_rules:
+            raise field_error(
+                "cache_ttls",
+                f"the {self.zone_plan.value} plan allows {limits.cache_rules} cache rules, not "
+                f"{len(self.cache_ttls)}; merge classes or move the zone to a higher zone_plan",
+            )
+        minimum = limits.min_cache_ttl_seconds
+        longest = cloudflare_plans().max_cache_ttl_seconds
         for key, cache in self.cache_ttls.items():
             for name in ("edge_ttl_seconds", "browser_ttl_seconds"):
                 value = getattr(cache, name)
+                if value > longest:
+                    raise field_error(f"cache_ttls.{key}.{name}", f"must be <= {longest} (one year; got {value})")
                 if value < minimum:
                     raise field_error(
                         f"cache_ttls.{key}.{name}",
@@ -308,10 +385,27 @@ class EdgeConfig(ConfigModel):
         for role, limit in self.rate_limits.items():
             for name, longest in checks:
                 value = getattr(limit, name)
-                allowed = [p for p in RATE_LIMIT_PERIODS_SECONDS if p <= longest]
+                allowed = [p for p in cloudflare_plans().period_values_seconds if p <= longest]
                 if value not in allowed:
                     raise field_error(
                         f"rate_limits.{role.value}.{name}",
                         f"must be one of {', '.join(map(str, allowed))} on the {plan} plan (got {value})",
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _waf_fits_the_plan(self) -> EdgeConfig:
+        if self.waf is None:
+            return self
+        catalog = cloudflare_plans()
+        for index, key in enumerate(self.waf.managed_rulesets):
+            if key.value in self.limits.waf_managed_rulesets:
+                continue
+            needed = catalog.lowest_plan_with_ruleset(key.value)
+            name = catalog.waf_managed_rulesets[key.value].name
+            raise field_error(
+                f"waf.managed_rulesets.{index}",
+                f"the {name} ({key.value!r}) needs the {needed} plan or higher; zone_plan is "
+                f"{self.zone_plan.value!r}: remove it or raise zone_plan",
+            )
         return self

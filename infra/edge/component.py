@@ -17,6 +17,8 @@ class EdgeArgs:
     config: EdgeConfig
     environment: str
     """``scaleplan:environment.name``: bucket names derive from it."""
+    origin_dns_name: pulumi.Input[str] | None = None
+    """The ALB's DNS name: the target of the application's proxied records (``config.origin``)."""
 
 
 class Edge(pulumi.ComponentResource):
@@ -25,11 +27,14 @@ class Edge(pulumi.ComponentResource):
     - One private R2 bucket per ``buckets`` key, ``protect``ed, with the r2.dev URL disabled,
       a CORS policy for the configured https origins and a lifecycle (incomplete multipart
       uploads aborted; optional Infrequent Access transition and expiry).
-    - ``media_domain`` serving the ``media`` bucket through the zone's CDN, TLS >= the zone's minimum.
+    - ``media_domain`` serving the ``media`` bucket through the zone's CDN, and each bucket's
+      ``custom_domain`` its own, TLS >= the zone's minimum.
+    - The application's hostnames (``origin.hostnames``) as proxied CNAMEs to the ALB.
     - The zone's plan (subscription), and its settings: minimum TLS (default 1.2), TLS 1.3 on,
       Always Use HTTPS, Full (strict) origin TLS, HSTS.
     - A cache-rules ruleset (edge and browser TTLs per path class) and a rate-limiting ruleset
-      (one rule per role), each when the config has rules for it.
+      (one rule per role), each when the config has rules for it, and the WAF managed rulesets
+      (``waf``) in the ``http_request_firewall_managed`` phase.
 
     Children use the provider passed in ``opts``; create it once in the composition module.
     """
@@ -40,6 +45,8 @@ class Edge(pulumi.ComponentResource):
     """Physical bucket names by purpose."""
     media_hostname: pulumi.Output[str]
     """Public CDN hostname of the media bucket."""
+    app_hostnames: dict[str, pulumi.Output[str]]
+    """The application's proxied hostnames by key (empty when Cloudflare does not front the ALB)."""
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:edge:Edge", name, None, opts)
@@ -81,17 +88,40 @@ class Edge(pulumi.ComponentResource):
             self.buckets[purpose] = bucket
         self.bucket_names = {purpose: bucket.name for purpose, bucket in self.buckets.items()}
 
-        media_domain = cloudflare.R2CustomDomain(
-            f"{name}-media-domain",
-            account_id=config.account_id,
-            bucket_name=self.buckets["media"].name,
-            zone_id=config.zone_id,
-            domain=config.media_domain,
-            enabled=True,
-            min_tls=config.min_tls_version.value,
-            opts=child,
-        )
-        self.media_hostname = media_domain.domain
+        domains = {}
+        for purpose, hostname in config.bucket_domains.items():
+            domains[purpose] = cloudflare.R2CustomDomain(
+                f"{name}-{purpose}-domain",
+                account_id=config.account_id,
+                bucket_name=self.buckets[purpose].name,
+                zone_id=config.zone_id,
+                domain=hostname,
+                enabled=True,
+                min_tls=config.min_tls_version.value,
+                opts=child,
+            )
+        self.media_hostname = domains["media"].domain
+
+        self.app_hostnames = {}
+        if config.origin is not None:
+            if args.origin_dns_name is None:
+                raise ValueError("EdgeArgs.origin_dns_name is required when the config has an origin")
+            for key, hostname in config.origin.hostnames.items():
+                record = cloudflare.DnsRecord(
+                    f"{name}-{key}-dns",
+                    zone_id=config.zone_id,
+                    name=hostname,
+                    type="CNAME",
+                    content=args.origin_dns_name,
+                    # Proxied: visitors resolve Cloudflare's addresses, never the ALB's, and every
+                    # request passes the zone's TLS settings, WAF and rate limits. TTL 1 = automatic,
+                    # the only TTL a proxied record takes.
+                    proxied=True,
+                    ttl=1,
+                    comment=f"{args.environment}: the application through the zone (scaleplan:edge.origin)",
+                    opts=child,
+                )
+                self.app_hostnames[key] = record.name
 
         cloudflare.ZoneSubscription(
             f"{name}-plan",
@@ -131,9 +161,22 @@ class Edge(pulumi.ComponentResource):
                 opts=child,
             )
 
+        if config.waf is not None:
+            cloudflare.Ruleset(
+                f"{name}-waf-managed",
+                zone_id=config.zone_id,
+                kind="zone",
+                phase="http_request_firewall_managed",
+                name=f"{args.environment} WAF managed rulesets",
+                description="Cloudflare managed rulesets on every request (scaleplan:edge.waf)",
+                rules=rules.waf_managed_rules(config.waf),
+                opts=child,
+            )
+
         self.register_outputs(
             {
                 "media_hostname": self.media_hostname,
+                "app_hostnames": self.app_hostnames,
                 **{f"{purpose}_bucket_name": bucket_name for purpose, bucket_name in self.bucket_names.items()},
             }
         )

@@ -1,4 +1,4 @@
-"""The plan's edge section: R2 buckets, the media CDN domain, cache TTLs and rate limits.
+"""The plan's edge section: R2 buckets, CDN domains, the app's records, the ALB's ingress, WAF, cache, rate limits.
 
 Rows come from what the program declared (the mocked run); each is checked against the
 stack file, and a difference fails the section (the program lost a setting on the way).
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from infra.catalog.cloudflare import cloudflare_ip_ranges, cloudflare_plans
 from infra.config import PhaseConfig
 from infra.plan.capture import CapturedResource, ProgramRun
 from infra.plan.sections import Cell, Section, register
@@ -17,6 +18,10 @@ BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
 LIFECYCLE = "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle"
 CUSTOM_DOMAIN = "cloudflare:index/r2CustomDomain:R2CustomDomain"
 RULESET = "cloudflare:index/ruleset:Ruleset"
+RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+ALB_SECURITY_GROUP = "app-sg-alb"
 COLUMNS = ("kind", "key", "applies to", "setting")
 _DAY = 86_400
 
@@ -49,6 +54,65 @@ def _rules(run: ProgramRun, phase: str) -> list[Mapping[str, Any]]:
     return [rule for ruleset in rulesets for rule in ruleset.inputs.get("rules") or []]
 
 
+def _purpose_of_domain(domain: CapturedResource) -> str:
+    return domain.name.removeprefix("edge-").removesuffix("-domain")
+
+
+def _origin_rows(config: PhaseConfig, run: ProgramRun, problems: list[str]) -> list[list[Cell]]:
+    """The app's proxied records, and who the ALB admits (fails on 0.0.0.0/0 unless accepted)."""
+    origin = config.edge.origin
+    rows: list[list[Cell]] = []
+    records = {str(r.inputs.get("name")): r for r in run.of_type(RECORD)}
+    for key, hostname in (origin.hostnames if origin is not None else {}).items():
+        record = records.get(hostname)
+        if record is None or record.inputs.get("proxied") is not True:
+            problems.append(f"app hostname {hostname} has no proxied record")
+            continue
+        rows.append(["dns", key, hostname, f"proxied {record.inputs.get('type')} -> the ALB"])
+    groups = [g for g in run.of_type(SECURITY_GROUP) if g.name == ALB_SECURITY_GROUP]
+    if not groups:
+        return rows
+    alb_id = groups[0].outputs.get("id")
+    ingress = [r.inputs for r in run.of_type(INGRESS) if r.inputs.get("securityGroupId") == alb_id]
+    cidrs = sorted({str(r.get("cidrIpv4")) for r in ingress})
+    ports = ", ".join(str(int(p)) for p in sorted({r.get("fromPort", 0) for r in ingress}))
+    if cidrs == ["0.0.0.0/0"]:
+        rows.append(["alb ingress", "internet", "0.0.0.0/0", f"tcp {ports}"])
+        if origin is not None and not origin.accept_alb_open_to_internet:
+            problems.append("the ALB is open to the internet while Cloudflare fronts it")
+    else:
+        ranges = cloudflare_ip_ranges()
+        source = f"Cloudflare IPv4 ranges as of {ranges.as_of}"
+        rows.append(["alb ingress", "cloudflare", f"{len(cidrs)} {source}", f"tcp {ports}"])
+        if set(cidrs) != {str(c) for c in ranges.ipv4}:
+            problems.append("the ALB's ingress ranges differ from Cloudflare's published list")
+    return rows
+
+
+def _waf_rows(config: PhaseConfig, run: ProgramRun, problems: list[str]) -> list[list[Cell]]:
+    waf = config.edge.waf
+    catalog = cloudflare_plans()
+    by_id = {ruleset.id: ruleset for ruleset in catalog.waf_managed_rulesets.values()}
+    rows: list[list[Cell]] = []
+    declared = []
+    for rule in _rules(run, "http_request_firewall_managed"):
+        parameters = rule.get("actionParameters") or {}
+        ruleset = by_id.get(str(parameters.get("id")))
+        if ruleset is None:
+            problems.append(f"WAF rule {rule.get('ref')} executes an unknown ruleset")
+            continue
+        declared.append(ruleset.key)
+        overrides = [o for o in (parameters.get("overrides") or {}).get("rules") or []]
+        setting = "Cloudflare's default actions"
+        for override in overrides:
+            setting = f"{override.get('action')} at anomaly score >= {int(override.get('scoreThreshold', 0))}"
+        rows.append(["waf", ruleset.key, f"{ruleset.name}, every request", setting])
+    expected = [key.value for key in waf.managed_rulesets] if waf is not None else []
+    if declared != expected:
+        problems.append(f"declared WAF managed rulesets {declared} differ from the stack file's {expected}")
+    return rows
+
+
 @register
 def edge_section(config: PhaseConfig, run: ProgramRun) -> Section:
     """Buckets (protected, location, class, lifecycle), the CDN domain, cache TTLs and rate limits."""
@@ -68,8 +132,15 @@ def edge_section(config: PhaseConfig, run: ProgramRun) -> Section:
             problems.append(f"bucket {name} is not protected")
     if sorted(b.name.removeprefix("edge-") for b in buckets) != sorted(edge.buckets):
         problems.append(f"declared buckets differ from the stack file's {', '.join(edge.buckets)}")
-    for domain in run.of_type(CUSTOM_DOMAIN):
-        rows.append(["cdn domain", "media", str(domain.inputs["domain"]), f"min TLS {domain.inputs.get('minTls')}"])
+    domains = sorted(run.of_type(CUSTOM_DOMAIN), key=lambda d: order.get(_purpose_of_domain(d), len(order)))
+    for domain in domains:
+        purpose = _purpose_of_domain(domain)
+        rows.append(["cdn domain", purpose, str(domain.inputs["domain"]), f"min TLS {domain.inputs.get('minTls')}"])
+    if {_purpose_of_domain(d): str(d.inputs["domain"]) for d in domains} != edge.bucket_domains:
+        problems.append("declared bucket domains differ from the stack file")
+
+    rows += _origin_rows(config, run, problems)
+    rows += _waf_rows(config, run, problems)
 
     declared_cache = {
         str(rule["ref"]).removeprefix("cache_"): rule["actionParameters"]
@@ -105,7 +176,8 @@ def edge_section(config: PhaseConfig, run: ProgramRun) -> Section:
     budget = edge.limits.rate_limit_rules
     notes = [
         f"zone {edge.zone_name} on the {edge.zone_plan.value} plan: {len(declared_limits)} of {budget} "
-        f"rate limiting rule(s) used; cache TTLs >= {duration(edge.limits.min_cache_ttl_seconds)}",
+        f"rate limiting rule(s), {len(declared_cache)} of {edge.limits.cache_rules} cache rules used; "
+        f"cache TTLs >= {duration(edge.limits.min_cache_ttl_seconds)}",
         *problems,
     ]
     return Section(

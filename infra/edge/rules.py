@@ -11,7 +11,8 @@ from typing import Any
 
 import pulumi_cloudflare as cloudflare
 
-from infra.config.edge import BucketConfig, CacheClass, EdgeConfig, Role, RoleRateLimit
+from infra.catalog.cloudflare import cloudflare_plans
+from infra.config.edge import BucketConfig, CacheClass, EdgeConfig, ManagedRulesetKey, Role, RoleRateLimit, WafConfig
 
 SECONDS_PER_DAY = 86_400
 
@@ -181,3 +182,38 @@ def cors_rules(config: EdgeConfig) -> list[cloudflare.R2BucketCorsRuleArgsDict]:
             "max_age_seconds": cors.max_age_seconds,
         }
     ]
+
+
+def waf_managed_rules(waf: WafConfig) -> list[cloudflare.RulesetRuleArgsDict]:
+    """One ``execute`` rule per managed ruleset, on every request to the zone, in the configured order.
+
+    The OWASP ruleset scores a request and acts only in its last rule (949110), so its
+    threshold and action are set there explicitly rather than left to Cloudflare's defaults.
+    """
+    catalog = cloudflare_plans()
+    rules: list[cloudflare.RulesetRuleArgsDict] = []
+    for key in waf.managed_rulesets:
+        ruleset = catalog.waf_managed_rulesets[key.value]
+        parameters: cloudflare.RulesetRuleActionParametersArgsDict = {"id": ruleset.id}
+        if key is ManagedRulesetKey.OWASP_CORE:
+            parameters["overrides"] = {
+                "rules": [
+                    {
+                        "id": catalog.owasp_anomaly_score_rule_id,
+                        "enabled": True,
+                        "action": waf.owasp.action.value,
+                        "score_threshold": waf.owasp.anomaly_score_threshold,
+                    }
+                ]
+            }
+        rules.append(
+            {
+                "ref": f"waf_{key.value}",
+                "description": f"Execute the {ruleset.name} on every request",
+                "expression": "true",
+                "action": "execute",
+                "enabled": True,
+                "action_parameters": parameters,
+            }
+        )
+    return rules
