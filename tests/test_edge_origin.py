@@ -106,8 +106,11 @@ def test_no_records_without_an_origin() -> None:
 
 
 def test_an_origin_without_the_alb_dns_name_is_a_programming_error() -> None:
-    with pytest.raises(ValueError, match="origin_dns_name is required"):
-        Edge.__init__(object.__new__(Edge), "edge", EdgeArgs(config=edge_config(**FRONTED), environment="t"))
+    def program() -> None:
+        Edge("edge", EdgeArgs(config=edge_config(**FRONTED), environment="ftw-test"))
+
+    with pytest.raises(Exception, match="origin_dns_name is required"):
+        run_program(program, project="scaleplan", stack="test")
 
 
 def test_every_phase_points_its_hostnames_at_its_own_alb(phase: str) -> None:
