@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 import pytest
 
-from infra.edge.plan_section import duration, edge_section
+from infra.edge.plan_section import duration, edge_section, ip_list_age_note
 from infra.plan.capture import CapturedResource, ProgramRun
 from infra.plan.sections import section_builders
 from tests.conftest import built_phase, phase_config
@@ -115,3 +116,11 @@ def test_section_fails_when_a_waf_ruleset_is_missing() -> None:
     assert section.notes[1:] == [
         "declared WAF managed rulesets [] differ from the stack file's ['cloudflare_managed', 'owasp_core']"
     ]
+
+
+def test_an_old_ip_list_is_a_reminder_not_a_failure() -> None:
+    assert ip_list_age_note("2026-12-03", datetime.date(2027, 3, 3)) is None  # 90 days
+    assert ip_list_age_note("2026-12-03", datetime.date(2027, 3, 4)) == (
+        "the Cloudflare IP list (infra/catalog/cloudflare_ips.yaml, as of 2026-12-03) is 91 days old: compare it "
+        "with https://www.cloudflare.com/ips-v4 and update as_of"
+    )

@@ -6,6 +6,7 @@ stack file, and a difference fails the section (the program lost a setting on th
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +53,29 @@ def _lifecycle_text(rules: list[Mapping[str, Any]]) -> str:
 def _rules(run: ProgramRun, phase: str) -> list[Mapping[str, Any]]:
     rulesets: list[CapturedResource] = [r for r in run.of_type(RULESET) if r.inputs.get("phase") == phase]
     return [rule for ruleset in rulesets for rule in ruleset.inputs.get("rules") or []]
+
+
+IP_LIST_REVIEW_DAYS = 90
+"""Past this age the plan asks for the Cloudflare IP list to be compared with the published one."""
+
+
+def ip_list_age_note(as_of: str, today: datetime.date) -> str | None:
+    """A reminder once the IP list is older than ``IP_LIST_REVIEW_DAYS``; none while it is fresh."""
+    age = (today - datetime.date.fromisoformat(as_of)).days
+    if age <= IP_LIST_REVIEW_DAYS:
+        return None
+    return (
+        f"the Cloudflare IP list (infra/catalog/cloudflare_ips.yaml, as of {as_of}) is {age} days old: compare it "
+        "with https://www.cloudflare.com/ips-v4 and update as_of"
+    )
+
+
+def _reminders(config: PhaseConfig) -> list[str]:
+    """Notes that fail nothing: an IP list due for a review while Cloudflare fronts the ALB."""
+    if config.edge.origin is None:
+        return []
+    reminder = ip_list_age_note(cloudflare_ip_ranges().as_of, datetime.datetime.now(datetime.UTC).date())
+    return [reminder] if reminder is not None else []
 
 
 def _purpose_of_domain(domain: CapturedResource) -> str:
@@ -180,6 +204,7 @@ def edge_section(config: PhaseConfig, run: ProgramRun) -> Section:
         f"cache TTLs >= {duration(edge.limits.min_cache_ttl_seconds)}",
         *problems,
     ]
+    notes += _reminders(config)
     return Section(
         title="Edge (Cloudflare)",
         columns=COLUMNS,
