@@ -59,6 +59,11 @@ IP_LIST_REVIEW_DAYS = 90
 """Past this age the plan asks for the Cloudflare IP list to be compared with the published one."""
 
 
+def today() -> datetime.date:
+    """The UTC date the plan is made on (a function, so tests can fix it)."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
 def ip_list_age_note(as_of: str, today: datetime.date) -> str | None:
     """A reminder once the IP list is older than ``IP_LIST_REVIEW_DAYS``; none while it is fresh."""
     age = (today - datetime.date.fromisoformat(as_of)).days
@@ -74,7 +79,7 @@ def _reminders(config: PhaseConfig) -> list[str]:
     """Notes that fail nothing: an IP list due for a review while Cloudflare fronts the ALB."""
     if config.edge.origin is None:
         return []
-    reminder = ip_list_age_note(cloudflare_ip_ranges().as_of, datetime.datetime.now(datetime.UTC).date())
+    reminder = ip_list_age_note(cloudflare_ip_ranges().as_of, today())
     return [reminder] if reminder is not None else []
 
 
