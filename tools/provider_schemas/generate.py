@@ -108,6 +108,7 @@ AWS_TYPES: dict[str, tuple[str, str, str]] = {
 BOTOCORE_SERVICE = {"elbv2": "elbv2", "logs": "logs"}
 
 CLOUDFLARE_TYPES: dict[str, str] = {
+    "cloudflare:index/dnsRecord:DnsRecord": "dns_record",
     "cloudflare:index/r2Bucket:R2Bucket": "r2_bucket",
     "cloudflare:index/r2BucketCors:R2BucketCors": "r2_bucket_cors",
     "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle": "r2_bucket_lifecycle",
