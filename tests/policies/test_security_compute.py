@@ -20,6 +20,8 @@ EKS: dict[str, Any] = {
     },
     "encryptionConfig": {"provider": {"keyArn": KEY}, "resources": ["secrets"]},
     "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+    "accessConfig": {"authenticationMode": "API"},
+    "deletionProtection": True,
     "tags": TAGS,
 }
 

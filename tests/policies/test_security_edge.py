@@ -16,6 +16,9 @@ ALB: dict[str, Any] = {
     "loadBalancerType": "application",
     "internal": False,
     "dropInvalidHeaderFields": True,
+    "accessLogs": {"enabled": True, "bucket": "ftw-prod-alb-logs", "prefix": "alb"},
+    "enableDeletionProtection": True,
+    "desyncMitigationMode": "defensive",
     "securityGroups": ["sg-lb"],
     "subnets": ["subnet-1", "subnet-2"],
     "tags": TAGS,
@@ -197,7 +200,9 @@ def zone_violations(pack: PackUnderTest, settings: list[dict[str, Any]]) -> list
         resource(ZONE_SETTING, f"setting-{i}", props, property_dependencies={"zoneId": [zone.urn]})
         for i, props in enumerate(settings)
     ]
-    return pack.stack_violations([zone, *parts], "cloudflare-zone-require-tls-settings")
+    policy = "cloudflare-zone-require-tls-settings"
+    config = {policy: {"requiredSettings": ["min_tls_version", "always_use_https"]}}
+    return pack.stack_violations([zone, *parts], policy, config)
 
 
 def test_zone_with_both_tls_settings_passes(security_pack: PackUnderTest) -> None:

@@ -13,7 +13,11 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONTAINER: dict[str, Any] = {
     "name": "pgbouncer",
     "image": "bitnami/pgbouncer:1.23.1",
-    "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False},
+    "securityContext": {
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    },
     "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}},
 }
 APP: dict[str, Any] = {
@@ -25,7 +29,15 @@ APP: dict[str, Any] = {
         "selector": {"matchLabels": {"app": "pgbouncer"}},
         "template": {
             "metadata": {"labels": {"app": "pgbouncer"}},
-            "spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 1001}, "containers": [CONTAINER]},
+            "spec": {
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 1001,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "automountServiceAccountToken": False,
+                "containers": [CONTAINER],
+            },
         },
     },
 }

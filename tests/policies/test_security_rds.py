@@ -30,6 +30,12 @@ COMPLIANT: dict[str, Any] = {
     "performanceInsightsEnabled": True,
     "performanceInsightsKmsKeyId": KEY,
     "parameterGroupName": "ftw-prod-db-pg16",
+    "skipFinalSnapshot": False,
+    "finalSnapshotIdentifier": "ftw-prod-db-final",
+    "manageMasterUserPassword": True,
+    "masterUserSecretKmsKeyId": KEY,
+    "deleteAutomatedBackups": False,
+    "caCertIdentifier": "rds-ca-rsa2048-g1",
     "tags": TAGS,
 }
 

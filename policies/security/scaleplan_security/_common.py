@@ -7,12 +7,15 @@ from typing import Any
 
 from pulumi_policy import (
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
 )
 
 Check = Callable[[ResourceValidationArgs, ReportViolation], None]
+StackCheck = Callable[[StackValidationArgs, ReportViolation], None]
 
 
 def resource_policy(
@@ -64,3 +67,20 @@ def listing(values: Iterable[object]) -> str:
 
 
 WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def attached(
+    owner: PolicyResource, candidates: Iterable[PolicyResource], prop: str, *owner_keys: str
+) -> list[PolicyResource]:
+    """The ``candidates`` whose ``prop`` points at ``owner``: through the engine's property
+    dependencies, or by value equal to one of the owner's ``owner_keys`` outputs (``id`` by default)."""
+    values = {owner.props.get(key) for key in (owner_keys or ("id",))} - {None, ""}
+    return [
+        c
+        for c in candidates
+        if owner.urn in {d.urn for d in c.property_dependencies.get(prop, [])} or c.props.get(prop) in values
+    ]
+
+
+def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
+    return [r for r in resources if r.resource_type in types]

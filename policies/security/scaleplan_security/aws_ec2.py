@@ -1,4 +1,4 @@
-"""EC2 launch templates and security groups: IMDSv2, no public addresses, encrypted disks, closed ingress."""
+"""EC2: IMDSv2, no public addresses, disks on our key, closed ingress, a closed default group, VPC flow logs."""
 
 from __future__ import annotations
 
@@ -15,13 +15,18 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import WORLD_CIDRS, is_true, items, listing, mapping, number, resource_policy
+from ._common import WORLD_CIDRS, attached, is_true, items, listing, mapping, number, of_type, resource_policy
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+DEFAULT_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
 _PULUMI_DEFAULT_DESCRIPTION = "Managed by Pulumi"
 
 
@@ -80,6 +85,72 @@ def _encrypted_volumes(args: ResourceValidationArgs, report: ReportViolation) ->
                 f"Launch template '{args.name}' does not encrypt volume {device.get('deviceName')}; "
                 "set ebs.encrypted='true' (with ebs.kms_key_id for a customer-managed key).",
                 None,
+            )
+
+
+def _volume_keys(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for device in items(args.props.get("blockDeviceMappings")):
+        ebs = mapping(device.get("ebs"))
+        if "ebs" in device and not ebs.get("kmsKeyId"):
+            report(
+                f"Launch template '{args.name}' encrypts volume {device.get('deviceName')} with the AWS-managed key; "
+                "set ebs.kms_key_id to a customer-managed KMS key ARN.",
+                None,
+            )
+
+
+def _group_launch_template(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    mixed = mapping(mapping(args.props.get("mixedInstancesPolicy")).get("launchTemplate"))
+    template = mapping(args.props.get("launchTemplate")) or mapping(mixed.get("launchTemplateSpecification"))
+    if not (template.get("id") or template.get("name")):
+        report(
+            f"Auto Scaling group '{args.name}' does not launch from a launch template (launch configurations "
+            "cannot require IMDSv2 or a customer key); set launch_template to the program's template.",
+            None,
+        )
+
+
+# -- the VPC's default security group, subnets, flow logs --------------------------------
+
+
+def _default_group_rules(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    counts = {d: len(items(args.props.get(d))) for d in ("ingress", "egress")}
+    if any(counts.values()):
+        report(
+            f"Default security group '{args.name}' keeps {counts['ingress']} ingress and {counts['egress']} egress "
+            "rules; set ingress=[] and egress=[] so nothing can use the default group.",
+            None,
+        )
+
+
+def _default_group_managed(args: StackValidationArgs, report: ReportViolation) -> None:
+    defaults = of_type(args.resources, DEFAULT_GROUP)
+    for vpc in of_type(args.resources, VPC):
+        if not attached(vpc, defaults, "vpcId"):
+            report(
+                f"VPC '{vpc.name}' leaves its default security group with AWS's allow rules; manage it with an "
+                "aws.ec2.DefaultSecurityGroup that has no rules.",
+                vpc.urn,
+            )
+
+
+def _public_ip_on_launch(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if is_true(args.props.get("mapPublicIpOnLaunch")):
+        report(
+            f"Subnet '{args.name}' gives every instance launched in it a public IP; set map_public_ip_on_launch=False.",
+            None,
+        )
+
+
+def _flow_logs(args: StackValidationArgs, report: ReportViolation) -> None:
+    logs = of_type(args.resources, FLOW_LOG)
+    for vpc in of_type(args.resources, VPC):
+        traffic = sorted({str(log.props.get("trafficType")) for log in attached(vpc, logs, "vpcId")})
+        if "ALL" not in traffic:
+            report(
+                f"VPC '{vpc.name}' has no flow log of all traffic (flow logs: {listing(traffic) or 'none'}); "
+                "add an aws.ec2.FlowLog with traffic_type='ALL'.",
+                vpc.urn,
             )
 
 
@@ -205,6 +276,40 @@ POLICIES: list[Policy] = [
         "Launch templates must encrypt every EBS volume.",
         [LAUNCH_TEMPLATE],
         _encrypted_volumes,
+    ),
+    resource_policy(
+        "aws-ec2-launchtemplate-require-customer-managed-key",
+        "Launch template volumes must be encrypted with a customer-managed KMS key.",
+        [LAUNCH_TEMPLATE],
+        _volume_keys,
+    ),
+    resource_policy(
+        "aws-autoscaling-group-require-launch-template",
+        "Auto Scaling groups must launch from the program's launch template.",
+        [AUTOSCALING_GROUP],
+        _group_launch_template,
+    ),
+    resource_policy(
+        "aws-ec2-defaultsecuritygroup-disallow-rules",
+        "The VPC's default security group must have no rules.",
+        [DEFAULT_GROUP],
+        _default_group_rules,
+    ),
+    StackValidationPolicy(
+        name="aws-ec2-vpc-require-closed-default-security-group",
+        description="Every VPC's default security group must be managed (and emptied) by the program.",
+        validate=_default_group_managed,
+    ),
+    resource_policy(
+        "aws-ec2-subnet-disallow-public-ip-on-launch",
+        "Subnets must not give instances public IP addresses.",
+        [SUBNET],
+        _public_ip_on_launch,
+    ),
+    StackValidationPolicy(
+        name="aws-ec2-vpc-require-flow-logs",
+        description="Every VPC must log all its traffic.",
+        validate=_flow_logs,
     ),
     resource_policy(
         "aws-ec2-securitygroup-require-description",

@@ -1,4 +1,4 @@
-"""EKS clusters: no control plane open to the internet, encrypted secrets, full control-plane logs."""
+"""EKS: no control plane open to the internet, encrypted secrets, full logs, access entries, locked-down nodes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 from ._common import WORLD_CIDRS, is_true, items, listing, mapping, resource_policy
 
 CLUSTER = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
@@ -49,6 +50,40 @@ def _logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
         )
 
 
+def _access_entries(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    mode = mapping(args.props.get("accessConfig")).get("authenticationMode")
+    if mode not in ("API", "API_AND_CONFIG_MAP"):
+        shown = "unset (CONFIG_MAP)" if mode is None else repr(mode)
+        report(
+            f"EKS cluster '{args.name}' authenticates through the aws-auth ConfigMap (authenticationMode={shown}); "
+            "set access_config.authentication_mode='API' so access is managed as audited access entries.",
+            None,
+        )
+
+
+def _cluster_deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not is_true(args.props.get("deletionProtection")):
+        report(f"EKS cluster '{args.name}' can be deleted by one call; set deletion_protection=True.", None)
+
+
+def _remote_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if mapping(args.props.get("remoteAccess")):
+        report(
+            f"EKS node group '{args.name}' opens SSH (remote_access); remove it and reach nodes through SSM.",
+            None,
+        )
+
+
+def _node_launch_template(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    template = mapping(args.props.get("launchTemplate"))
+    if not (template.get("id") or template.get("name")):
+        report(
+            f"EKS node group '{args.name}' has no launch template, so IMDSv2, the hop limit and encrypted volumes "
+            "are left to EKS defaults; set launch_template to the program's template.",
+            None,
+        )
+
+
 POLICIES: list[Policy] = [
     resource_policy(
         "aws-eks-cluster-disallow-public-endpoint",
@@ -68,5 +103,29 @@ POLICIES: list[Policy] = [
         [CLUSTER],
         _logging,
         {"logTypes": {"type": "array", "items": {"type": "string", "enum": LOG_TYPES}, "default": LOG_TYPES}},
+    ),
+    resource_policy(
+        "aws-eks-cluster-require-access-entries",
+        "EKS clusters must manage access through access entries, not the aws-auth ConfigMap.",
+        [CLUSTER],
+        _access_entries,
+    ),
+    resource_policy(
+        "aws-eks-cluster-enable-deletion-protection",
+        "EKS clusters must have deletion protection.",
+        [CLUSTER],
+        _cluster_deletion_protection,
+    ),
+    resource_policy(
+        "aws-eks-nodegroup-disallow-remote-access",
+        "EKS node groups must not open SSH.",
+        [NODE_GROUP],
+        _remote_access,
+    ),
+    resource_policy(
+        "aws-eks-nodegroup-require-launch-template",
+        "EKS node groups must launch from the program's launch template.",
+        [NODE_GROUP],
+        _node_launch_template,
     ),
 ]

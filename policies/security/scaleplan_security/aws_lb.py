@@ -44,6 +44,33 @@ def _drop_invalid_headers(args: ResourceValidationArgs, report: ReportViolation)
         )
 
 
+def _access_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    logs = mapping(args.props.get("accessLogs"))
+    if not is_true(logs.get("enabled")) or not logs.get("bucket"):
+        report(
+            f"Load balancer '{args.name}' does not write access logs; set access_logs with enabled=True and a bucket.",
+            None,
+        )
+
+
+def _deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not is_true(args.props.get("enableDeletionProtection")):
+        report(
+            f"Load balancer '{args.name}' can be deleted by one call; set enable_deletion_protection=True.",
+            None,
+        )
+
+
+def _desync(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    mode = args.props.get("desyncMitigationMode")
+    if _is_application(args.props) and mode == "monitor":
+        report(
+            f"Load balancer '{args.name}' only monitors HTTP desync (request smuggling); set "
+            "desync_mitigation_mode to 'defensive' or 'strictest'.",
+            None,
+        )
+
+
 def _tls_policy(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.props.get("protocol") not in ("HTTPS", "TLS"):
         return
@@ -100,6 +127,24 @@ POLICIES: list[Policy] = [
         "Application load balancers must drop invalid HTTP header fields.",
         LOAD_BALANCERS,
         _drop_invalid_headers,
+    ),
+    resource_policy(
+        "aws-lb-loadbalancer-enable-access-logs",
+        "Load balancers must write access logs.",
+        LOAD_BALANCERS,
+        _access_logs,
+    ),
+    resource_policy(
+        "aws-lb-loadbalancer-enable-deletion-protection",
+        "Load balancers must have deletion protection.",
+        LOAD_BALANCERS,
+        _deletion_protection,
+    ),
+    resource_policy(
+        "aws-lb-loadbalancer-disallow-desync-monitor-mode",
+        "Application load balancers must mitigate HTTP desync, not only monitor it.",
+        LOAD_BALANCERS,
+        _desync,
     ),
     resource_policy(
         "aws-lb-listener-require-modern-tls-policy",

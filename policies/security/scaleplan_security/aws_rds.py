@@ -16,6 +16,8 @@ from ._common import is_true, items, listing, number, resource_policy
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 _MONITORING_INTERVALS = [1, 5, 10, 15, 30, 60]
+CURRENT_CAS = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"]
+"""RDS certificate authorities that are valid today (rds-ca-2019 expired in August 2024)."""
 
 
 def _public_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -126,6 +128,74 @@ def _performance_insights(args: ResourceValidationArgs, report: ReportViolation)
         )
 
 
+def _final_snapshot(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_replica(args):
+        return
+    if is_true(args.props.get("skipFinalSnapshot")):
+        report(
+            f"RDS instance '{args.name}' sets skipFinalSnapshot=true, so deleting it loses the data; set "
+            "skip_final_snapshot=False with a final_snapshot_identifier.",
+            None,
+        )
+    elif not args.props.get("finalSnapshotIdentifier"):
+        report(
+            f"RDS instance '{args.name}' has no finalSnapshotIdentifier, so its deletion cannot take the final "
+            "snapshot; set final_snapshot_identifier.",
+            None,
+        )
+
+
+def _managed_password(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_replica(args):
+        return
+    if not is_true(args.props.get("manageMasterUserPassword")) or args.props.get("password"):
+        report(
+            f"RDS instance '{args.name}' does not let RDS manage the master password "
+            f"(manageMasterUserPassword={args.props.get('manageMasterUserPassword')!r}); set "
+            "manage_master_user_password=True and no password, so it lives in Secrets Manager and rotates.",
+            None,
+        )
+    elif not args.props.get("masterUserSecretKmsKeyId"):
+        report(
+            f"RDS instance '{args.name}' keeps its master password secret under the AWS-managed key; set "
+            "master_user_secret_kms_key_id to a customer-managed KMS key ARN.",
+            None,
+        )
+
+
+def _keep_automated_backups(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_replica(args):
+        return
+    value = args.props.get("deleteAutomatedBackups")
+    if value is None or is_true(value):
+        shown = "unset (the provider's default deletes them)" if value is None else "true"
+        report(
+            f"RDS instance '{args.name}' has deleteAutomatedBackups={shown}, so deleting the instance deletes its "
+            "backups; set delete_automated_backups=False.",
+            None,
+        )
+
+
+def _minor_upgrades(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    value = args.props.get("autoMinorVersionUpgrade")
+    if value is not None and not is_true(value):
+        report(
+            f"RDS instance '{args.name}' turns off automatic minor version upgrades, so security patches wait; "
+            "set auto_minor_version_upgrade=True.",
+            None,
+        )
+
+
+def _current_ca(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    ca = args.props.get("caCertIdentifier")
+    if ca is not None and ca not in CURRENT_CAS:
+        report(
+            f"RDS instance '{args.name}' uses certificate authority {ca!r}; set ca_cert_identifier to one of "
+            f"{listing(CURRENT_CAS)}.",
+            None,
+        )
+
+
 def _force_ssl(group: PolicyResource) -> str | None:
     """The ``rds.force_ssl`` value a parameter group sets, if any."""
     for parameter in items(group.props.get("parameters")):
@@ -227,6 +297,36 @@ POLICIES: list[Policy] = [
         "RDS instances must enable Performance Insights encrypted with a customer-managed key.",
         [INSTANCE],
         _performance_insights,
+    ),
+    resource_policy(
+        "aws-rds-instance-disallow-skip-final-snapshot",
+        "Primary RDS instances must take a final snapshot when deleted.",
+        [INSTANCE],
+        _final_snapshot,
+    ),
+    resource_policy(
+        "aws-rds-instance-require-managed-master-password",
+        "RDS master passwords must be managed by RDS in Secrets Manager under a customer-managed key.",
+        [INSTANCE],
+        _managed_password,
+    ),
+    resource_policy(
+        "aws-rds-instance-disallow-delete-automated-backups",
+        "RDS instances must keep their automated backups when deleted.",
+        [INSTANCE],
+        _keep_automated_backups,
+    ),
+    resource_policy(
+        "aws-rds-instance-enable-auto-minor-version-upgrade",
+        "RDS instances must take minor version (security) upgrades.",
+        [INSTANCE],
+        _minor_upgrades,
+    ),
+    resource_policy(
+        "aws-rds-instance-require-current-ca",
+        "RDS instances must use a certificate authority that has not expired.",
+        [INSTANCE],
+        _current_ca,
     ),
     StackValidationPolicy(
         name="aws-rds-instance-require-tls",
