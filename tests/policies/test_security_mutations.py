@@ -490,3 +490,43 @@ def test_the_older_record_type_must_be_proxied_too(security_pack: Any) -> None:
             "and bypasses the WAF and rate limits; set proxied=True."
         ]
     }
+
+
+WORKLOAD_KINDS = [
+    ("kubernetes:apps/v1:StatefulSet", "spec.template.spec"),
+    ("kubernetes:apps/v1:DaemonSet", "spec.template.spec"),
+    ("kubernetes:batch/v1:Job", "spec.template.spec"),
+    ("kubernetes:batch/v1:CronJob", "spec.jobTemplate.spec.template.spec"),
+    ("kubernetes:core/v1:Pod", "spec"),
+]
+
+
+def _as_kind(type_: str, pod_path: str) -> dict[str, Any]:
+    """The captured PgBouncer Deployment's pod spec, placed where ``type_`` carries it."""
+    [deployment] = [r for r in built_phase(G).resources if r.type == DEPLOYMENT]
+    pod = _get(deployment.inputs, POD)
+    props: dict[str, Any] = {"metadata": dict(deployment.inputs["metadata"]), "kind": type_.rsplit(":", 1)[-1]}
+    if type_.endswith("StatefulSet"):
+        props["spec"] = {"replicas": 2}
+    return mutate(props, pod_path, pod)
+
+
+@pytest.mark.parametrize(("type_", "pod_path"), WORKLOAD_KINDS)
+def test_pod_security_applies_to_every_workload_kind(security_pack: Any, type_: str, pod_path: str) -> None:
+    # The program declares only Deployments today; a Job or DaemonSet added later is checked the same way.
+    props = _as_kind(type_, pod_path)
+    kind = type_.rsplit(":", 1)[-1]
+    assert security_pack.all_violations(resource(type_, "workload", props)) == {}
+    escalating = mutate(props, f"{pod_path}.containers.0.securityContext.privileged", True)
+    shared = mutate(props, f"{pod_path}.hostPID", True)
+    assert security_pack.all_violations(resource(type_, "workload", escalating)) == {
+        "kubernetes-pod-disallow-privileged-containers": [
+            f"{kind} 'workload' container 'pgbouncer' is privileged (full access to the node); "
+            "set securityContext.privileged=false."
+        ]
+    }
+    assert security_pack.all_violations(resource(type_, "workload", shared)) == {
+        "kubernetes-pod-disallow-host-namespaces": [
+            f"{kind} 'workload' shares the node's hostPID; set hostPID to false."
+        ]
+    }
