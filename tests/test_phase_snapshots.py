@@ -14,7 +14,6 @@ import importlib
 import inspect
 import json
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,12 @@ from pulumi.runtime import rpc
 
 from infra.plan.capture import ProgramRun
 from infra.plan.mocks import ACCOUNT_ID
+from infra.review.plan_capture import MOCK_ACCOUNT_ID, OMITTED_INPUTS, normalize, references
 from infra.tagging import REQUIRED_TAG_KEYS
 from tests.conftest import built_phase, phase_config
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
-OMITTED_INPUTS = frozenset({"tags", "tagsAll"})
-"""Tags repeat on every resource and have their own test; leaving them out keeps diffs readable."""
 
 
 # --- tags ------------------------------------------------------------------------------
@@ -96,55 +94,9 @@ def test_every_taggable_aws_resource_carries_the_standard_tags(phase: str) -> No
 # --- snapshots ---------------------------------------------------------------------------
 
 
-def _leaves(value: Any, path: str = "") -> list[tuple[str, str]]:
-    """(dotted path, text) of every string inside ``value``."""
-    if isinstance(value, str):
-        return [(path, value)]
-    if isinstance(value, Mapping):
-        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}.{k}" if path else str(k))]
-    if isinstance(value, list | tuple):
-        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{path}[{i}]")]
-    return []
-
-
-_HANDLE = re.compile(r"(?:^|[.\]])(?:id|\w*Id|arn|\w*Arn|\w*[eE]ndpoint|issuer|\w*Url|dnsName|address|data)$")
-"""Output properties that other resources hold as references: IDs, ARNs, endpoints."""
-
-
-def _references(run: ProgramRun) -> dict[str, str]:
-    """Provider-computed values (IDs, ARNs, nested ones too) -> ``<logical name.property>``."""
-    refs: dict[str, str] = {}
-    for resource in run.resources:
-        given = {text for _, text in _leaves(dict(resource.inputs))}
-        for path, text in _leaves(dict(resource.outputs)):
-            # The mock account ID is in every ARN: it is not a reference to anything. Other
-            # computed values (a replica's inherited engine name) are plain words, not handles.
-            if text in given or text == ACCOUNT_ID or len(text) < 8 or not _HANDLE.search(path):
-                continue
-            refs.setdefault(text, f"<{resource.name}.{path}>")
-    return refs
-
-
-def _normalize(value: Any, refs: Mapping[str, str], ordered_refs: list[str]) -> Any:
-    if isinstance(value, str):
-        if value in refs:
-            return refs[value]
-        for raw in ordered_refs:
-            if raw in value:
-                value = value.replace(raw, refs[raw])
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {str(k): _normalize(v, refs, ordered_refs) for k, v in sorted(value.items())}
-    if isinstance(value, list | tuple):
-        return [_normalize(v, refs, ordered_refs) for v in value]
-    return value
-
-
 def snapshot_of(run: ProgramRun) -> list[dict[str, Any]]:
     """The run as a sorted list of (type, name, protect, inputs), stable across machines."""
-    refs = _references(run)
+    refs = references(run.resources)
     # Longest first, so an ARN is replaced before an ID that it contains.
     ordered_refs = sorted(refs, key=len, reverse=True)
     entries = [
@@ -152,7 +104,7 @@ def snapshot_of(run: ProgramRun) -> list[dict[str, Any]]:
             "type": resource.type,
             "name": resource.name,
             "protect": resource.protect,
-            "inputs": _normalize(
+            "inputs": normalize(
                 {k: v for k, v in resource.inputs.items() if k not in OMITTED_INPUTS}, refs, ordered_refs
             ),
         }
@@ -212,3 +164,8 @@ def test_snapshot_shows_wiring_not_mock_ids() -> None:
     assert log_group["inputs"]["kmsKeyId"] == "<keys-logs.arn>"
     assert log_group["inputs"]["retentionInDays"] == 30
     assert entries[("aws:kms/key:Key", "keys-logs")]["protect"] is True
+
+
+def test_mock_account_of_the_capture_is_the_mocks_account() -> None:
+    # plan_capture runs inside other checkouts and cannot import the mocks: its copy must agree.
+    assert MOCK_ACCOUNT_ID == ACCOUNT_ID
