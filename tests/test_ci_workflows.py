@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is
 
 
 def test_workflows_exist() -> None:
-    assert [p.name for p in WORKFLOWS] == ["ci.yml"]
+    assert [p.name for p in WORKFLOWS] == ["ci.yml", "deploy.yml", "preview.yml", "review.yml"]
 
 
 def test_workflows_pass_actionlint() -> None:
