@@ -39,11 +39,15 @@ def entry(plan: Mapping[str, Any], type_token: str, name: str) -> dict[str, Any]
     return found
 
 
+DB_A = {"name": "db", "engine": "a"}
+DB_B = {"name": "db", "engine": "b"}
+
+
 class FakeRules:
-    """Replacement rules for the pure tests: ``name`` forces a replacement and fixes the name."""
+    """Replacement rules for the pure tests: ``engine`` forces a replacement, ``name`` fixes the name."""
 
     def replaced_by(self, type_token: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
-        return ("name",) if before.get("name") != after.get("name") else ()
+        return ("engine",) if before.get("engine") != after.get("engine") else ()
 
     def is_stateful(self, type_token: str) -> bool:
         return type_token == "test:db:Db"
@@ -81,26 +85,51 @@ def test_input_changes_lists_each_changed_leaf() -> None:
 
 
 def test_classifies_added_changed_replaced_and_removed() -> None:
-    before = plan_of(("test:vm:Vm", "web", {"size": 1}), ("test:vm:Vm", "old", {}), ("test:db:Db", "db", {"name": "a"}))
-    after = plan_of(("test:vm:Vm", "web", {"size": 2}), ("test:vm:Vm", "new", {}), ("test:db:Db", "db", {"name": "b"}))
+    before = plan_of(
+        ("test:vm:Vm", "web", {"size": 1}),
+        ("test:vm:Vm", "old", {}),
+        ("test:db:Db", "db", DB_A),
+    )
+    after = plan_of(
+        ("test:vm:Vm", "web", {"size": 2}),
+        ("test:vm:Vm", "new", {}),
+        ("test:db:Db", "db", DB_B),
+    )
     diff = compare(before, after, title="t", before_label="a", after_label="b", rules=FakeRules())
     actions = {(c.name, c.action) for c in diff.resources}
     assert actions == {("web", Action.CHANGE), ("old", Action.REMOVE), ("new", Action.ADD), ("db", Action.REPLACE)}
     [database] = diff.dangerous
     assert database.name == "db"
     assert database.stateful
-    assert database.replaced_by == ("name",)
-    assert not database.create_before_delete  # its name is fixed: the old one must go first
+    assert database.replaced_by == ("engine",)
+    assert not database.create_before_delete  # a fixed input replaces it: the old one must go first
+
+
+def test_a_replacement_that_renames_creates_before_it_deletes() -> None:
+    class NamedByContent(FakeRules):
+        def replaced_by(self, type_token: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
+            return ("data",) if before.get("data") != after.get("data") else ()
+
+    before = plan_of(("test:cm:Cm", "config", {"name": "config-1a2b", "data": "a"}))
+    renamed = plan_of(("test:cm:Cm", "config", {"name": "config-3c4d", "data": "b"}))
+    same_name = plan_of(("test:cm:Cm", "config", {"name": "config-1a2b", "data": "b"}))
+    [change] = compare(before, renamed, title="t", before_label="a", after_label="b", rules=NamedByContent()).resources
+    assert change.action is Action.REPLACE
+    assert change.create_before_delete
+    [change] = compare(
+        before, same_name, title="t", before_label="a", after_label="b", rules=NamedByContent()
+    ).resources
+    assert not change.create_before_delete
 
 
 def test_a_stateful_replacement_fails_its_guardrail_unless_allowed() -> None:
-    before = plan_of(("test:db:Db", "db", {"name": "a"}))
-    after = plan_of(("test:db:Db", "db", {"name": "b"}))
+    before = plan_of(("test:db:Db", "db", DB_A))
+    after = plan_of(("test:db:Db", "db", DB_B))
     failed = compare(before, after, title="t", before_label="a", after_label="b", rules=FakeRules())
     assert failed.failed
     [guardrail] = [g for g in failed.guardrails if not g.passed]
     assert guardrail.name == "stateful replacement"
-    assert "test:db:Db db replaced by name" in guardrail.detail
+    assert "test:db:Db db replaced by engine" in guardrail.detail
     allowed = compare(
         before,
         after,
@@ -155,8 +184,8 @@ def test_a_budget_raised_in_the_change_is_called_out() -> None:
 
 def test_comment_stays_under_the_limit_and_keeps_dangerous_changes() -> None:
     many = [("test:vm:Vm", f"vm-{i}", {"blob": "x" * 300, "size": i}) for i in range(3000)]
-    before = plan_of(*many, ("test:db:Db", "db", {"name": "a"}))
-    after = plan_of(*[(t, n, {**i, "size": -1}) for t, n, i in many], ("test:db:Db", "db", {"name": "b"}))
+    before = plan_of(*many, ("test:db:Db", "db", DB_A))
+    after = plan_of(*[(t, n, {**i, "size": -1}) for t, n, i in many], ("test:db:Db", "db", DB_B))
     diff = compare(before, after, title="t", before_label="a", after_label="b", rules=FakeRules())
     body = render([diff], heading="review")
     assert len(body) <= COMMENT_LIMIT
@@ -190,7 +219,12 @@ def test_promotion_diff_replaces_no_stateful_resource(before: str, after: str) -
         after_label=after,
         same_phase=False,
     )
-    assert not [c for c in diff.resources if c.stateful and c.action in (Action.REPLACE, Action.REMOVE)]
+    lost = sorted(c.name for c in diff.resources if c.stateful and c.action in (Action.REPLACE, Action.REMOVE))
+    # Straight from foundation to growth, the instances' log group goes with the Auto Scaling
+    # group: the report must show it (the documented move goes through transitions/ and says
+    # to export those logs first, tests/test_promotion.py).
+    assert lost == (["app-logs"] if (before, after) == ("foundation", "growth") else [])
+    assert diff.failed is bool(lost)
     assert diff.cost_after > diff.cost_before  # each phase carries more users
 
 

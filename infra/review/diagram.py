@@ -20,8 +20,9 @@ def _of(entries: Sequence[Entry], type_token: str) -> list[Entry]:
     return [e for e in entries if e["type"] == type_token]
 
 
-def _names(entries: Sequence[Entry]) -> str:
-    return ", ".join(str(e["name"]).split("-", 1)[-1] for e in entries)
+def _names(entries: Sequence[Entry], prefix: str) -> str:
+    """Logical names without their component's prefix: ``node-pools-base`` -> ``base``."""
+    return ", ".join(str(e["name"]).removeprefix(prefix) for e in entries)
 
 
 def _primaries(entries: Sequence[Entry]) -> list[Entry]:
@@ -67,7 +68,7 @@ BOXES: tuple[Box, ...] = (
     Box(
         "r2",
         lambda es: _of(es, "cloudflare:index/r2Bucket:R2Bucket"),
-        lambda found: f"R2 buckets: {_names(found)}",
+        lambda found: f"R2 buckets: {_names(found, 'edge-')}",
         (),
         "[({})]",
     ),
@@ -86,7 +87,7 @@ BOXES: tuple[Box, ...] = (
     Box(
         "eks",
         lambda es: _of(es, "aws:eks/nodeGroup:NodeGroup"),
-        lambda found: f"EKS node pools: {_names(found)}",
+        lambda found: f"EKS node pools: {_names(found, 'node-pools-')}",
         (
             "scaleplan:compute:EksCluster",
             "scaleplan:compute:NodePools",
@@ -97,7 +98,7 @@ BOXES: tuple[Box, ...] = (
     Box(
         "pgbouncer",
         _pgbouncer,
-        lambda found: f"PgBouncer: {_names(found)}",
+        lambda found: f"PgBouncer: {_names(found, 'pgbouncer-')}",
         ("scaleplan:database:PgBouncer",),
     ),
     Box(

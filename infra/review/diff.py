@@ -173,14 +173,16 @@ def _stateful(entry: Mapping[str, Any], rules: ReplacementRules) -> bool:
     return bool(entry.get("protect")) or rules.is_stateful(str(entry["type"]))
 
 
-def _fixed_name(entry: Mapping[str, Any], rules: ReplacementRules) -> bool:
-    """Whether the resource's physical name is pinned by an input it holds."""
+def _name_collides(was: Mapping[str, Any], now: Mapping[str, Any], rules: ReplacementRules) -> bool:
+    """Whether the replacement keeps a physical name that an input fixes: the new resource
+    cannot be created while the old one holds it, so the old one must be deleted first. A
+    replacement that also changes the name (a content-hashed name) creates before it deletes."""
     try:
-        paths = rules.physical_name_paths(str(entry["type"]))
+        paths = rules.physical_name_paths(str(now["type"]))
     except KeyError:
         return True
-    inputs = flatten(dict(entry.get("inputs", {})))
-    return any(inputs.get(path) not in (None, "") for path in paths)
+    old, new = flatten(dict(was.get("inputs", {}))), flatten(dict(now.get("inputs", {})))
+    return any(new.get(path) not in (None, "") and new.get(path) == old.get(path) for path in paths)
 
 
 UNKNOWN_RULES = "(no replacement rules for this type: assumed to replace)"
@@ -218,7 +220,7 @@ def resource_changes(before: Plan | None, after: Plan | None, rules: Replacement
         if was["type"] != now["type"]:
             forcing = ("(type)",)
         if forcing:
-            before_first = bool(now.get("delete_before_replace")) or _fixed_name(now, rules)
+            before_first = bool(now.get("delete_before_replace")) or _name_collides(was, now, rules)
             changes.append(
                 ResourceChange(
                     key,
