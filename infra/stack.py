@@ -274,6 +274,8 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("cache_endpoint", cache.endpoint)
     pulumi.export("cache_port", cache.port)
     pulumi.export("alerts_topic_arn", operations.topic_arn)
+    pulumi.export("alerts_topic_arns", operations.topic_arns)
+    pulumi.export("dashboard_name", operations.dashboard_name)
     pulumi.export("media_cdn_hostname", edge.media_hostname)
     pulumi.export("app_hostnames", edge.app_hostnames)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
@@ -487,6 +489,11 @@ def _build_operations(
             },
             database_max_connections=config.database.connection_budget().max_connections,
             database_allocated_storage_gib=config.database.allocated_storage_gib,
+            database_memory_gib=config.database.instance.memory_gib,
+            target_group_arn_suffixes={
+                slot.value: suffix for slot, suffix in request_path.load_balancer.target_group_arn_suffixes.items()
+            },
+            live_target_groups=[slot.value for slot in config.load_balancer.weights.live_slots()],
             cache_node_ids=cache_node_ids(
                 cache.replication_group_id,
                 cluster_mode=config.cache.cluster_mode is ClusterMode.ENABLED,

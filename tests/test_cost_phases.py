@@ -125,6 +125,17 @@ def test_foundation_estimate_by_hand() -> None:
                     "cache-0001-001-engine-cpu-critical",
                     "cache-0001-002-engine-cpu-warning",
                     "cache-0001-002-engine-cpu-critical",
+                    "alb-p99-critical",
+                    "tg-blue-healthy-critical",
+                    "tg-blue-unhealthy-warning",
+                    "tg-green-unhealthy-warning",
+                    "postgres-primary-memory-warning",
+                    "postgres-primary-memory-critical",
+                    "postgres-primary-storage-critical",
+                    "cache-0001-001-memory-warning",
+                    "cache-0001-001-evictions-warning",
+                    "cache-0001-002-memory-warning",
+                    "cache-0001-002-evictions-warning",
                 )
             ),
             usd("cloudwatch", "alarm_standard_month"),
@@ -137,10 +148,15 @@ def test_foundation_estimate_by_hand() -> None:
                     "alb-error-rate-critical",
                     "cache-0001-001-hit-rate-warning",
                     "cache-0001-002-hit-rate-warning",
+                    "alb-elb-5xx-warning",  # ALB 5xx over all responses: two metrics
+                    "alb-elb-5xx-critical",
                 )
             ),
             2 * usd("cloudwatch", "alarm_standard_month"),
         ),
+        # The phase's dashboard ($3 a month; the free tier's 3 dashboards of up to 50 metrics
+        # are not counted on: this one draws more).
+        "operations-dashboard": usd("cloudwatch", "dashboard_month"),
     }
 
     result = phase_estimate(config, built_phase("foundation"))

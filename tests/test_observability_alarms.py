@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from hypothesis import given
@@ -22,6 +23,7 @@ from infra.observability.alarms import (
     connections_threshold,
     free_storage_threshold_bytes,
 )
+from infra.observability.metrics import metric_problem
 from infra.observability.policies import budget_notifications, environment_cost_filter, topic_policy
 
 
@@ -35,6 +37,7 @@ def ops(**overrides: object) -> OperationsConfig:
         "database_storage_used_percent": {"warning": 80},
         "cache_hit_rate_percent": {"warning": 70},
         "replica_lag_seconds": {"warning": 30, "critical": 300},
+        "alert_topics": {"critical": {}, "warning": {}},
         **overrides,
     }
     return OperationsConfig.model_validate_json(json.dumps(values), strict=True)
@@ -143,8 +146,8 @@ def test_replicas_also_get_lag_alarms() -> None:
     lag = alarms["postgres-replica-1-lag-critical"]
     assert lag.threshold == 300
     assert lag.metrics[0].dimensions == {"DBInstanceIdentifier": "ftw-prod-postgres-replica-1"}
-    # A replica that stops reporting lag has stopped replicating.
-    assert lag.treat_missing_data == "breaching"
+    # A replica being created reports no lag yet: that must not page.
+    assert lag.treat_missing_data == "notBreaching"
 
 
 def test_each_cache_node_gets_hit_rate_and_engine_cpu() -> None:
@@ -175,7 +178,7 @@ def test_database_alarms_refuse_missing_sizes() -> None:
     watched = Watched(load_balancer=False, database_instances=[PRIMARY], database_max_connections=128)
     with pytest.raises(
         ValueError,
-        match=r"database_allocated_storage_gib >= 1 \(got 128 and 0\)",
+        match=r"database_memory_gib above 0 \(got 128, 0 and 0\)",
     ):
         alarm_definitions(ops(), watched)
 
@@ -311,3 +314,134 @@ def test_budget_notifies_each_actual_threshold_once_in_order_then_the_forecast()
 
 def test_environment_cost_filter_names_the_user_tag() -> None:
     assert environment_cost_filter("ftw-prod") == "user:environment$ftw-prod"
+
+
+# --- the signals of issue 12: memory, disk critical, ALB 5xx, p99, targets, evictions ------------
+
+SEED_002 = {
+    "database_memory_used_percent": {"warning": 75, "critical": 90},
+    "database_storage_used_percent": {"warning": 80, "critical": 95},
+    "load_balancer_error_rate_percent": {"warning": 2, "critical": 5},
+    "response_time_p99_seconds": {"critical": 4},
+    "unhealthy_targets": {"warning": 0},
+    "healthy_targets": {"critical": 1},
+    "cache_memory_percent": {"warning": 90},
+    "cache_evictions_per_minute": {"warning": 1000},
+}
+
+
+def test_database_memory_alarms_compare_freeable_memory_with_the_class_memory() -> None:
+    watched = Watched(
+        load_balancer=False,
+        database_instances=[PRIMARY, REPLICA],
+        database_max_connections=128,
+        database_allocated_storage_gib=100,
+        database_memory_gib=4,
+    )
+    alarms = {a.key: a for a in alarm_definitions(ops(**SEED_002), watched)}
+    critical = alarms["postgres-primary-memory-critical"]
+    assert critical.metrics[0].metric_name == "FreeableMemory"
+    assert critical.metrics[0].stat == "Minimum"
+    assert critical.comparison == "LessThanThreshold"
+    # 90% of 4 GiB used is less than 0.4 GiB freeable.
+    assert critical.threshold == math.floor(4 * 1024**3 * 0.1)
+    assert alarms["postgres-replica-1-memory-warning"].threshold == 1024**3
+    assert critical.treat_missing_data == "missing"
+    assert alarms["postgres-primary-storage-critical"].threshold == math.floor(100 * 1024**3 * 0.05)
+
+
+def test_database_memory_alarms_refuse_an_unknown_class_memory() -> None:
+    watched = Watched(
+        load_balancer=False,
+        database_instances=[PRIMARY],
+        database_max_connections=128,
+        database_allocated_storage_gib=100,
+    )
+    with pytest.raises(ValueError, match=r"database_memory_gib above 0"):
+        alarm_definitions(ops(**SEED_002), watched)
+
+
+def test_load_balancer_5xx_counts_what_the_alb_answered_itself_over_all_responses() -> None:
+    alarms = {a.key: a for a in alarm_definitions(ops(**SEED_002), Watched(load_balancer=True))}
+    elb = alarms["alb-elb-5xx-critical"]
+    assert [(m.metric_name, m.stat) for m in elb.metrics] == [
+        ("HTTPCode_ELB_5XX_Count", "Sum"),
+        ("RequestCount", "Sum"),
+    ]
+    assert elb.metrics[0].dimensions == {"LoadBalancer": Ref("load_balancer")}
+    # RequestCount leaves out requests answered before a target was chosen: add them back.
+    assert elb.expression is not None
+    assert "(FILL(requests, 0) + FILL(elb, 0))" in elb.expression
+    assert elb.threshold == 5
+    assert elb.treat_missing_data == "notBreaching"
+    p99 = alarms["alb-p99-critical"]
+    assert (p99.metrics[0].metric_name, p99.metrics[0].stat, p99.threshold) == ("TargetResponseTime", "p99", 4)
+    assert "alb-p99-warning" not in alarms
+
+
+def test_target_groups_alarm_on_unhealthy_targets_and_live_ones_on_no_healthy_target() -> None:
+    watched = Watched(load_balancer=True, target_groups={"blue": True, "green": False})
+    alarms = {a.key: a for a in alarm_definitions(ops(**SEED_002), watched)}
+    assert {key for key in alarms if key.startswith("tg-")} == {
+        "tg-blue-unhealthy-warning",
+        "tg-green-unhealthy-warning",
+        "tg-blue-healthy-critical",  # green carries no traffic: it may have no target at all
+    }
+    healthy = alarms["tg-blue-healthy-critical"]
+    assert healthy.metrics[0].metric_name == "HealthyHostCount"
+    assert healthy.metrics[0].dimensions == {
+        "TargetGroup": Ref("target_group:blue"),
+        "LoadBalancer": Ref("load_balancer"),
+    }
+    assert (healthy.comparison, healthy.threshold) == ("LessThanThreshold", 1)
+    unhealthy = alarms["tg-green-unhealthy-warning"]
+    assert (unhealthy.metrics[0].metric_name, unhealthy.comparison, unhealthy.threshold) == (
+        "UnHealthyHostCount",
+        "GreaterThanThreshold",
+        0,
+    )
+
+
+def test_cache_nodes_alarm_on_memory_and_evictions() -> None:
+    nodes = cache_node_ids("ftw-prod-cache", cluster_mode=True, shards=1, replicas_per_shard=0)
+    alarms = {a.key: a for a in alarm_definitions(ops(**SEED_002), Watched(load_balancer=False, cache_nodes=nodes))}
+    memory = alarms["cache-0001-001-memory-warning"]
+    assert (memory.metrics[0].metric_name, memory.metrics[0].stat, memory.threshold) == (
+        "DatabaseMemoryUsagePercentage",
+        "Maximum",
+        90,
+    )
+    assert memory.treat_missing_data == "missing"
+    evictions = alarms["cache-0001-001-evictions-warning"]
+    assert (evictions.metrics[0].metric_name, evictions.metrics[0].stat, evictions.threshold) == (
+        "Evictions",
+        "Sum",
+        1000,
+    )
+    assert evictions.metrics[0].dimensions == {"CacheClusterId": "ftw-prod-cache-0001-001"}
+
+
+def test_every_alarm_query_is_a_metric_cloudwatch_publishes_with_those_dimensions() -> None:
+    watched = Watched(
+        load_balancer=True,
+        auto_scaling_groups=["blue"],
+        target_groups={"blue": True, "green": False},
+        database_instances=[PRIMARY, REPLICA],
+        database_max_connections=128,
+        database_allocated_storage_gib=100,
+        database_memory_gib=8,
+        cache_nodes=cache_node_ids("c", cluster_mode=True, shards=2, replicas_per_shard=1),
+    )
+    for alarm in alarm_definitions(ops(**SEED_002), watched):
+        for query in alarm.metrics:
+            assert metric_problem(query.namespace, query.metric_name, frozenset(query.dimensions)) is None, alarm.key
+
+
+def test_metric_table_names_what_cloudwatch_does_not_publish() -> None:
+    assert metric_problem("AWS/ApplicationELB", "HealthyHostCount", frozenset({"LoadBalancer"})) == (
+        "AWS/ApplicationELB HealthyHostCount is not published with dimensions {LoadBalancer} "
+        "(published with {LoadBalancer, TargetGroup}; "
+        "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html)"
+    )
+    assert metric_problem("AWS/RDS", "FreeMemory", frozenset({"DBInstanceIdentifier"})) is not None
+    assert metric_problem("AWS/Nope", "CPUUtilization", frozenset()) is not None

@@ -65,39 +65,98 @@ def test_children_are_exactly_these() -> None:
     counts = collections.Counter(r.type for r in children(full_run()))
     # ALB 4 + group 2 + primary 4 + replica 6 + 2 nodes x 3
     assert counts == {
-        "aws:sns/topic:Topic": 1,
-        "aws:sns/topicPolicy:TopicPolicy": 1,
-        "aws:sns/topicSubscription:TopicSubscription": 1,
+        "aws:sns/topic:Topic": 2,
+        "aws:sns/topicPolicy:TopicPolicy": 2,
+        "aws:sns/topicSubscription:TopicSubscription": 2,
         "aws:budgets/budget:Budget": 1,
         "aws:cloudwatch/metricAlarm:MetricAlarm": 22,
+        "aws:cloudwatch/dashboard:Dashboard": 1,
     }
     assert all(r.name.startswith("operations-") for r in children(full_run()))
 
 
 def test_every_taggable_child_carries_the_tags_and_its_name() -> None:
     for resource in children(full_run()):
-        if resource.type in ("aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription"):
+        if resource.type in (
+            "aws:sns/topicPolicy:TopicPolicy",
+            "aws:sns/topicSubscription:TopicSubscription",
+            "aws:cloudwatch/dashboard:Dashboard",  # dashboards take no tags
+        ):
             continue
         tags = resource.inputs["tags"]
         assert {k: tags[k] for k in TAGS} == TAGS, resource.name
         assert tags["Name"] == resource.inputs["name"], resource.name
 
 
-def test_topic_is_encrypted_with_the_given_key_and_named_for_the_environment() -> None:
-    topic = full_run().one("aws:sns/topic:Topic")
-    assert topic.inputs["kmsMasterKeyId"] == KEY
-    assert topic.inputs["name"] == "ftw-test-alerts"
+def topics(run: ProgramRun) -> dict[str, CapturedResource]:
+    return {t.inputs["tags"]["severity"]: t for t in run.of_type("aws:sns/topic:Topic")}
 
 
-def test_topic_policy_is_scoped_to_the_account() -> None:
+def test_topics_per_severity_are_encrypted_with_the_given_key_and_named_for_the_environment() -> None:
+    found = topics(full_run())
+    assert set(found) == {"critical", "warning"}
+    for level, topic in found.items():
+        assert topic.inputs["kmsMasterKeyId"] == KEY
+        assert topic.inputs["name"] == f"ftw-test-alerts-{level}"
+
+
+def test_topic_policies_are_scoped_to_the_account() -> None:
     run = full_run()
-    topic_arn = run.one("aws:sns/topic:Topic").outputs["arn"]
-    policy = json.loads(run.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
-    publishers = {s["Sid"]: s for s in policy["Statement"] if s["Effect"] == "Allow" and s["Sid"] != "AccountManages"}
-    assert set(publishers) == {"CloudWatchAlarmsPublish", "BudgetsPublish"}
-    for statement in publishers.values():
-        assert statement["Resource"] == topic_arn
-        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    arns = {t.outputs["arn"] for t in topics(run).values()}
+    policies = run.of_type("aws:sns/topicPolicy:TopicPolicy")
+    assert {p.inputs["arn"] for p in policies} == arns
+    for found in policies:
+        policy = json.loads(found.inputs["policy"])
+        publishers = {
+            s["Sid"]: s for s in policy["Statement"] if s["Effect"] == "Allow" and s["Sid"] != "AccountManages"
+        }
+        assert set(publishers) == {"CloudWatchAlarmsPublish", "BudgetsPublish"}
+        for statement in publishers.values():
+            assert statement["Resource"] == found.inputs["arn"]
+            assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+
+
+def test_each_alarm_notifies_the_topic_of_its_severity_when_it_fires_and_recovers() -> None:
+    run = full_run()
+    arns = {level: t.outputs["arn"] for level, t in topics(run).items()}
+    for alarm in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        level = alarm.inputs["tags"]["severity"]
+        assert alarm.inputs["alarmActions"] == [arns[level]], alarm.name
+        assert alarm.inputs["okActions"] == [arns[level]], alarm.name
+
+
+def test_subscriptions_come_from_the_config_per_severity() -> None:
+    config = ops(
+        alert_topics={
+            "critical": {"subscriptions": [{"protocol": "https", "endpoint": "https://pager.test/hook"}]},
+            "warning": {"owner_email": False, "subscriptions": [{"protocol": "email", "endpoint": "team@test.org"}]},
+        }
+    )
+    run = run_operations(config=config)
+    arns = {level: t.outputs["arn"] for level, t in topics(run).items()}
+    found = {
+        (s.inputs["topic"], s.inputs["protocol"], s.inputs["endpoint"])
+        for s in run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    }
+    assert found == {
+        (arns["critical"], "email", "owner@example.com"),
+        (arns["critical"], "https", "https://pager.test/hook"),
+        (arns["warning"], "email", "team@test.org"),
+    }
+
+
+def test_budget_pages_past_the_whole_budget_and_warns_before() -> None:
+    run = full_run()
+    arns = {level: t.outputs["arn"] for level, t in topics(run).items()}
+    notifications = run.one("aws:budgets/budget:Budget").inputs["notifications"]
+    routed = {(n["notificationType"], n["threshold"]): n["subscriberSnsTopicArns"] for n in notifications}
+    assert routed == {
+        ("ACTUAL", 50): [arns["warning"]],
+        ("ACTUAL", 80): [arns["warning"]],
+        ("ACTUAL", 100): [arns["critical"]],
+        ("FORECASTED", 100): [arns["warning"]],
+    }
+    assert all(n["subscriberEmailAddresses"] == ["owner@example.com"] for n in notifications)
 
 
 def test_alarm_dimensions_resolve_the_given_references() -> None:
@@ -146,6 +205,6 @@ def test_environment_tag_scope_filters_the_budget() -> None:
 
 def test_outputs_name_the_topic_and_every_alarm() -> None:
     run = full_run()
-    assert run.stack_outputs["topic_arn"] == run.one("aws:sns/topic:Topic").outputs["arn"]
+    assert run.stack_outputs["topic_arn"] == topics(run)["critical"].outputs["arn"]
     assert len(run.stack_outputs["alarm_names"]) == 22
     assert run.stack_outputs["alarm_names"]["alb-p95-critical"] == "ftw-test-alb-p95-critical"

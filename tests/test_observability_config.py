@@ -17,8 +17,12 @@ SEED_LEVELS = {
     "response_time_p95_seconds": (1, 2),
     "cpu_percent": (80, 90),
     "database_connections_percent": (None, 95),
-    "database_storage_used_percent": (80, None),
+    "database_storage_used_percent": (80, 95),  # 95% critical: seed 002 (FTW day-1 runbook)
     "cache_hit_rate_percent": (70, None),
+    # seed 002: memory > 75% warning, > 90% critical
+    "database_memory_used_percent": (75, 90),
+    # the ALB's own 5xx at the seeds' error-rate levels
+    "load_balancer_error_rate_percent": (2, 5),
 }
 
 
@@ -29,6 +33,9 @@ def test_every_phase_states_the_seed_levels(phase: str) -> None:
         levels = getattr(ops, field)
         assert (levels.warning, levels.critical) == (warning, critical), field
     assert ops.budget_scope is BudgetScope.ACCOUNT
+    # Critical pages, warnings mail: both reach the owner until a pager is listed.
+    assert ops.alert_topics.critical.owner_email
+    assert ops.alert_topics.warning.owner_email
 
 
 CASES: list[tuple[str, str, Any, str]] = [
@@ -88,6 +95,70 @@ CASES: list[tuple[str, str, Any, str]] = [
         "operations.evaluation_minutes",
         0,
         "scaleplan:operations.evaluation_minutes: must be >= 1 (got 0)",
+    ),
+    (
+        "unknown_signal",
+        "operations.queue_depth",
+        {"warning": 5},
+        "scaleplan:operations.queue_depth: unknown key; allowed keys here: alert_topics, budget_forecast_percent, "
+        "budget_scope, cache_evictions_per_minute, cache_hit_rate_percent, cache_memory_percent, "
+        "cache_min_lookups_per_minute, cpu_percent, database_connections_percent, database_memory_used_percent, "
+        "database_storage_used_percent, error_rate_percent, evaluation_minutes, healthy_targets, "
+        "load_balancer_error_rate_percent, replica_lag_seconds, response_time_p95_seconds, "
+        "response_time_p99_seconds, unhealthy_targets",
+    ),
+    (
+        "negative_evictions",
+        "operations.cache_evictions_per_minute.warning",
+        -1,
+        "scaleplan:operations.cache_evictions_per_minute.warning: must be >= 0 (got -1)",
+    ),
+    (
+        "memory_at_100",
+        "operations.database_memory_used_percent.critical",
+        100,
+        "scaleplan:operations.database_memory_used_percent.critical: must be < 100 (got 100)",
+    ),
+    (
+        "healthy_targets_warning_below_critical",
+        "operations.healthy_targets",
+        {"warning": 1, "critical": 2},
+        "scaleplan:operations.healthy_targets.warning: must be above critical 2: for this signal lower is worse, "
+        "so a warning comes at a higher value than the page (got 1)",
+    ),
+    (
+        "alarms_without_a_recipient",
+        "operations.alert_topics.critical",
+        {"owner_email": False},
+        "scaleplan:operations.alert_topics.critical: the critical topic has no recipient: its alarms would notify "
+        "no one; set owner_email: true or list subscriptions (email or https)",
+    ),
+    (
+        "missing_topic",
+        "operations.alert_topics.warning",
+        DELETE,
+        "scaleplan:operations.alert_topics.warning: required, but missing from the stack file",
+    ),
+    (
+        "plain_http_endpoint",
+        "operations.alert_topics.warning.subscriptions",
+        [{"protocol": "https", "endpoint": "http://chat.test/hook"}],
+        "scaleplan:operations.alert_topics.warning.subscriptions[0].endpoint: must be an https:// URL for protocol "
+        "https: alerts never travel in clear (got 'http://chat.test/hook')",
+    ),
+    (
+        "sms_protocol",
+        "operations.alert_topics.warning.subscriptions",
+        [{"protocol": "sms", "endpoint": "+15550100"}],
+        "scaleplan:operations.alert_topics.warning.subscriptions[0].protocol: must be one of 'email' or 'https' "
+        "(got 'sms')",
+    ),
+    (
+        "url_as_email",
+        "operations.alert_topics.warning.subscriptions",
+        [{"protocol": "email", "endpoint": "https://x"}],
+        "scaleplan:operations.alert_topics.warning.subscriptions[0].endpoint: must be an e-mail address for "
+        "protocol email (got 'https://x')",
     ),
     (
         "missing_operations",

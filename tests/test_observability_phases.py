@@ -35,6 +35,10 @@ def children(run: ProgramRun, type_token: str) -> list[CapturedResource]:
     return [r for r in run.children_of(component(run).urn) if r.type == type_token]
 
 
+def topic_arns(run: ProgramRun) -> dict[str, str]:
+    return {t.inputs["tags"]["severity"]: t.outputs["arn"] for t in children(run, "aws:sns/topic:Topic")}
+
+
 def alarms(phase: str) -> dict[str, CapturedResource]:
     """People-facing alarms by key (logical name without the component's prefix)."""
     return {a.name.removeprefix("operations-"): a for a in children(built_phase(phase), ALARM)}
@@ -50,6 +54,13 @@ def expected_keys(phase: str) -> set[str]:
     ops = file["operations"]
     keys = {f"alb-error-rate-{lvl}" for lvl, _ in levels(ops["error_rate_percent"])}
     keys |= {f"alb-p95-{lvl}" for lvl, _ in levels(ops["response_time_p95_seconds"])}
+    keys |= {f"alb-p99-{lvl}" for lvl, _ in levels(ops.get("response_time_p99_seconds", {}))}
+    keys |= {f"alb-elb-5xx-{lvl}" for lvl, _ in levels(ops.get("load_balancer_error_rate_percent", {}))}
+    weights = file["load_balancer"]["weights"]
+    for slot, weight in weights.items():
+        keys |= {f"tg-{slot}-unhealthy-{lvl}" for lvl, _ in levels(ops.get("unhealthy_targets", {}))}
+        if weight > 0:
+            keys |= {f"tg-{slot}-healthy-{lvl}" for lvl, _ in levels(ops.get("healthy_targets", {}))}
     cpu = [lvl for lvl, _ in levels(ops["cpu_percent"])]
     group = file["compute"].get("auto_scaling_group")
     for slot in group["container"]["images"] if group else ():
@@ -60,6 +71,7 @@ def expected_keys(phase: str) -> set[str]:
         keys |= {f"postgres-{instance}-cpu-{lvl}" for lvl in cpu}
         keys |= {f"postgres-{instance}-connections-{lvl}" for lvl, _ in levels(ops["database_connections_percent"])}
         keys |= {f"postgres-{instance}-storage-{lvl}" for lvl, _ in levels(ops["database_storage_used_percent"])}
+        keys |= {f"postgres-{instance}-memory-{lvl}" for lvl, _ in levels(ops.get("database_memory_used_percent", {}))}
         if instance != "primary":
             keys |= {f"postgres-{instance}-lag-{lvl}" for lvl, _ in levels(ops["replica_lag_seconds"])}
     cache = file["cache"]
@@ -69,16 +81,23 @@ def expected_keys(phase: str) -> set[str]:
             node_key = f"{shard:04d}-{node:03d}"
             keys |= {f"cache-{node_key}-hit-rate-{lvl}" for lvl, _ in levels(ops["cache_hit_rate_percent"])}
             keys |= {f"cache-{node_key}-engine-cpu-{lvl}" for lvl in cpu}
+            keys |= {f"cache-{node_key}-memory-{lvl}" for lvl, _ in levels(ops.get("cache_memory_percent", {}))}
+            keys |= {
+                f"cache-{node_key}-evictions-{lvl}" for lvl, _ in levels(ops.get("cache_evictions_per_minute", {}))
+            }
     return keys
 
 
 @pytest.mark.parametrize(
     ("phase", "count"),
-    # foundation: ALB 4 + Auto Scaling group 2 + primary 4 + 2 cache nodes x 3
-    # growth: ALB 4 + primary 4 + 2 cache nodes x 3 (EKS runs the app: no group)
-    # scale: ALB 4 + primary 4 + 1 replica x 6 + 4 cache nodes x 3
-    # optimize: ALB 4 + primary 4 + 2 replicas x 6 + 6 cache nodes x 3
-    [("foundation", 16), ("growth", 14), ("scale", 26), ("optimize", 38)],
+    # ALB 7 (target and ALB 5xx x 2, p95 x 2, p99) + target groups 3 (unhealthy blue and green,
+    # no healthy blue); primary 7 (CPU 2, connections, storage 2, memory 2); replica 9 (+ lag 2);
+    # cache node 5 (hit rate, engine CPU 2, memory, evictions); Auto Scaling group 2 (CPU)
+    # foundation: 10 + group 2 + primary 7 + 2 nodes x 5
+    # growth: 10 + primary 7 + 2 nodes x 5 (EKS runs the app: no group)
+    # scale: 10 + primary 7 + 1 replica x 9 + 4 nodes x 5
+    # optimize: 10 + primary 7 + 2 replicas x 9 + 6 nodes x 5
+    [("foundation", 29), ("growth", 27), ("scale", 46), ("optimize", 65)],
 )
 def test_exact_alarm_set_follows_what_the_phase_runs(phase: str, count: int) -> None:
     found = alarms(phase)
@@ -125,10 +144,11 @@ def test_database_thresholds_derive_from_the_instance_class_and_storage(phase: s
 
 
 @pytest.mark.parametrize("phase", PHASES)
-def test_every_alarm_notifies_the_topic_when_it_fires_and_recovers(phase: str) -> None:
+def test_every_alarm_notifies_the_topic_of_its_severity_when_it_fires_and_recovers(phase: str) -> None:
     run = built_phase(phase)
-    topic_arn = children(run, "aws:sns/topic:Topic")[0].outputs["arn"]
+    arns = topic_arns(run)
     for key, alarm in alarms(phase).items():
+        topic_arn = arns[key.rsplit("-", 1)[1]]
         assert alarm.inputs["alarmActions"] == [topic_arn], key
         assert alarm.inputs["okActions"] == [topic_arn], key
         assert alarm.inputs["actionsEnabled"] is True
@@ -136,7 +156,8 @@ def test_every_alarm_notifies_the_topic_when_it_fires_and_recovers(phase: str) -
         tags = alarm.inputs["tags"]
         assert set(REQUIRED_TAG_KEYS) <= set(tags)
         assert tags["severity"] == key.rsplit("-", 1)[1]
-    assert run.stack_outputs["alerts_topic_arn"] == topic_arn
+    assert run.stack_outputs["alerts_topic_arn"] == arns["critical"]
+    assert run.stack_outputs["alerts_topic_arns"] == arns
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -175,9 +196,10 @@ def test_alarm_dimensions_name_the_resources_the_phase_created(phase: str) -> No
 @pytest.mark.parametrize("phase", PHASES)
 def test_topic_is_encrypted_with_the_alerts_key_that_alarms_and_budgets_may_use(phase: str) -> None:
     run = built_phase(phase)
-    (topic,) = children(run, "aws:sns/topic:Topic")
     key = run.one("aws:kms/key:Key", "keys-alerts")
-    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+    topics = children(run, "aws:sns/topic:Topic")
+    assert len(topics) == 2
+    assert all(topic.inputs["kmsMasterKeyId"] == key.outputs["arn"] for topic in topics)
     assert key.protect
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
@@ -190,25 +212,28 @@ def test_topic_is_encrypted_with_the_alerts_key_that_alarms_and_budgets_may_use(
 @pytest.mark.parametrize("phase", PHASES)
 def test_topic_policy_and_owner_subscription(phase: str) -> None:
     run = built_phase(phase)
-    (topic,) = children(run, "aws:sns/topic:Topic")
-    (policy,) = children(run, "aws:sns/topicPolicy:TopicPolicy")
-    assert policy.inputs["arn"] == topic.outputs["arn"]
-    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
-    for sid, service in (("CloudWatchAlarmsPublish", "cloudwatch"), ("BudgetsPublish", "budgets")):
-        assert statements[sid]["Principal"] == {"Service": f"{service}.amazonaws.com"}
-        assert statements[sid]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
-        assert statements[sid]["Resource"] == topic.outputs["arn"]
-    (subscription,) = children(run, "aws:sns/topicSubscription:TopicSubscription")
-    assert subscription.inputs["topic"] == topic.outputs["arn"]
-    assert subscription.inputs["protocol"] == "email"
-    assert subscription.inputs["endpoint"] == phase_file(phase)["environment"]["owner_email"]
+    arns = topic_arns(run)
+    policies = {p.inputs["arn"]: p for p in children(run, "aws:sns/topicPolicy:TopicPolicy")}
+    assert set(policies) == set(arns.values())
+    for arn, policy in policies.items():
+        statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+        for sid, service in (("CloudWatchAlarmsPublish", "cloudwatch"), ("BudgetsPublish", "budgets")):
+            assert statements[sid]["Principal"] == {"Service": f"{service}.amazonaws.com"}
+            assert statements[sid]["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+            assert statements[sid]["Resource"] == arn
+    subscriptions = {
+        (s.inputs["topic"], s.inputs["protocol"], s.inputs["endpoint"])
+        for s in children(run, "aws:sns/topicSubscription:TopicSubscription")
+    }
+    owner = phase_file(phase)["environment"]["owner_email"]
+    assert subscriptions == {(arns["critical"], "email", owner), (arns["warning"], "email", owner)}
 
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_budget_amount_and_notifications_equal_the_phase_file(phase: str) -> None:
     run = built_phase(phase)
     (budget,) = children(run, "aws:budgets/budget:Budget")
-    (topic,) = children(run, "aws:sns/topic:Topic")
+    arns = topic_arns(run)
     file = phase_file(phase)
     inputs = budget.inputs
     assert (inputs["budgetType"], inputs["timeUnit"], inputs["limitUnit"]) == ("COST", "MONTHLY", "USD")
@@ -224,7 +249,29 @@ def test_budget_amount_and_notifications_equal_the_phase_file(phase: str) -> Non
         assert notification["comparisonOperator"] == "GREATER_THAN"
         assert notification["thresholdType"] == "PERCENTAGE"
         assert notification["subscriberEmailAddresses"] == [file["environment"]["owner_email"]]
-        assert notification["subscriberSnsTopicArns"] == [topic.outputs["arn"]]
+        # Spend past the whole budget pages; earlier thresholds and the forecast warn.
+        paging = notification["notificationType"] == "ACTUAL" and notification["threshold"] >= 100
+        assert notification["subscriberSnsTopicArns"] == [arns["critical" if paging else "warning"]]
     assert "costFilters" not in inputs  # budget_scope: account in every phase file
-    policy = children(run, "aws:sns/topicPolicy:TopicPolicy")[0]
-    assert policy.urn in budget.dependencies
+    for policy in children(run, "aws:sns/topicPolicy:TopicPolicy"):
+        assert policy.urn in budget.dependencies
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_new_signals_watch_the_created_target_groups_and_the_class_memory(phase: str) -> None:
+    run = built_phase(phase)
+    found = alarms(phase)
+    config = phase_config(phase)
+    suffixes = {tg.outputs["arnSuffix"] for tg in run.of_type("aws:lb/targetGroup:TargetGroup")}
+    lb_suffix = run.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    target_alarms = [a for key, a in found.items() if key.startswith("tg-")]
+    assert target_alarms
+    for alarm in target_alarms:
+        assert alarm.inputs["dimensions"]["LoadBalancer"] == lb_suffix
+        assert alarm.inputs["dimensions"]["TargetGroup"] in suffixes
+    memory_gib = config.database.instance.memory_gib
+    for level, percent in levels(phase_file(phase)["operations"]["database_memory_used_percent"]):
+        memory = found[f"postgres-primary-memory-{level}"].inputs
+        assert memory["metricName"] == "FreeableMemory"
+        assert memory["comparisonOperator"] == "LessThanThreshold"
+        assert memory["threshold"] == pytest.approx(memory_gib * GIB * (100 - percent) / 100, abs=1)

@@ -29,11 +29,22 @@ def test_lists_every_alarm_and_budget_notification(phase: str) -> None:
     assert section.data["alarms"] == len(alarm_names)
     budget_rows = [row for row in section.rows if str(row[0]).startswith("budget ")]
     thresholds = sorted(config.budget.alert_thresholds_percent)
-    assert [(row[1], str(row[2]).split(" > ")[1].split("%")[0]) for row in budget_rows] == [
+    assert [(str(row[0]).split("(")[1][:-1], str(row[2]).split(" > ")[1].split("%")[0]) for row in budget_rows] == [
         *(("actual", f"{t:g}") for t in thresholds),
         ("forecasted", f"{config.operations.budget_forecast_percent:g}"),
     ]
+    # spend past the whole budget pages; earlier thresholds and the forecast warn
+    assert [row[1] for row in budget_rows] == [
+        *("critical" if t >= 100 else "warning" for t in thresholds),
+        "warning",
+    ]
     assert section.data["budget_usd"] == config.budget.monthly_usd
+    # alarms are listed by severity: every critical one before every warning
+    severities = [row[1] for row in alarm_rows]
+    assert severities == sorted(severities, key=["critical", "warning"].index)
+    by_severity = section.data["alarms_by_severity"]
+    assert set(by_severity["critical"]) | set(by_severity["warning"]) == alarm_names
+    assert all(name.endswith("-critical") for name in by_severity["critical"])
 
 
 def test_shows_the_compared_value_of_each_kind() -> None:
@@ -58,7 +69,7 @@ def test_fails_when_an_alarm_notifies_no_one() -> None:
     )
     section = operations_section(phase_config("foundation"), ProgramRun(resources, run.stack_outputs))
     assert section.failed
-    assert "alarm ftw-prod-alb-p95-critical does not notify the alerts topic" in section.notes
+    assert "alarm ftw-prod-alb-p95-critical does not notify the critical topic" in section.notes
 
 
 def test_fails_when_the_budget_differs_from_the_stack_file() -> None:

@@ -20,6 +20,7 @@ from infra.config.errors import field_error
 
 Percent = Annotated[float, Field(gt=0, lt=100)]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
+Count = Annotated[float, Field(ge=0, le=1_000_000)]
 
 
 class Levels(ConfigModel):
@@ -77,6 +78,63 @@ class SecondsAbove(Levels):
     critical: Seconds | None = None
 
 
+class CountAbove(Levels):
+    """Alarm when a count (per minute, or of hosts) rises above a level."""
+
+    warning: Count | None = None
+    critical: Count | None = None
+
+
+class CountBelow(Levels):
+    """Alarm when a count falls below a level (healthy targets)."""
+
+    rising: ClassVar[bool] = False
+    warning: Count | None = None
+    critical: Count | None = None
+
+
+class SubscriptionProtocol(enum.StrEnum):
+    """How a topic reaches a person or a system (the SNS protocols this program allows)."""
+
+    EMAIL = "email"
+    """Mail; AWS sends a confirmation link that must be clicked once."""
+    HTTPS = "https"
+    """A pager's or chat's webhook (PagerDuty, Opsgenie, Slack via AWS Chatbot's HTTPS endpoint)."""
+
+
+class Subscription(ConfigModel):
+    protocol: SubscriptionProtocol
+    endpoint: Annotated[str, Field(min_length=3, max_length=2048)]
+
+    @model_validator(mode="after")
+    def _endpoint_fits_protocol(self) -> Subscription:
+        if self.protocol is SubscriptionProtocol.EMAIL and (
+            "@" not in self.endpoint or self.endpoint.startswith(("http://", "https://"))
+        ):
+            raise field_error("endpoint", f"must be an e-mail address for protocol email (got {self.endpoint!r})")
+        if self.protocol is SubscriptionProtocol.HTTPS and not self.endpoint.startswith("https://"):
+            raise field_error(
+                "endpoint",
+                f"must be an https:// URL for protocol https: alerts never travel in clear (got {self.endpoint!r})",
+            )
+        return self
+
+
+class AlertTopic(ConfigModel):
+    """Who one severity reaches: the environment owner by e-mail and/or listed subscriptions."""
+
+    owner_email: bool = True
+    """Subscribe ``scaleplan:environment.owner_email`` to this topic."""
+    subscriptions: tuple[Subscription, ...] = ()
+
+
+class AlertTopics(ConfigModel):
+    """One SNS topic per severity, so that critical alarms page and warnings mail."""
+
+    critical: AlertTopic
+    warning: AlertTopic
+
+
 class BudgetScope(enum.StrEnum):
     """What the monthly budget counts."""
 
@@ -105,6 +163,22 @@ class OperationsConfig(ConfigModel):
     """Hits as a share of lookups, per cache node."""
     replica_lag_seconds: SecondsAbove
     """How far each read replica trails the primary."""
+    alert_topics: AlertTopics
+    """The critical and the warning topic and who each reaches."""
+    response_time_p99_seconds: SecondsAbove | None = None
+    """ALB p99 ``TargetResponseTime``: the tail the p95 hides."""
+    load_balancer_error_rate_percent: PercentAbove | None = None
+    """5xx the ALB itself answers (no healthy target, timeouts) as a share of all responses."""
+    unhealthy_targets: CountAbove | None = None
+    """Targets failing health checks, per target group (``UnHealthyHostCount`` above the level)."""
+    healthy_targets: CountBelow | None = None
+    """Healthy targets of each target group that carries traffic (``HealthyHostCount`` below the level)."""
+    database_memory_used_percent: PercentAbove | None = None
+    """Used share of the instance class's memory (alarmed as ``FreeableMemory`` below the rest)."""
+    cache_memory_percent: PercentAbove | None = None
+    """``DatabaseMemoryUsagePercentage`` of each cache node: used memory of ``maxmemory``."""
+    cache_evictions_per_minute: CountAbove | None = None
+    """Keys evicted a minute per cache node: the cache is too small for its working set."""
     evaluation_minutes: Annotated[int, Field(ge=1, le=60)] = 5
     """One-minute periods that must all breach before an alarm fires (and all recover before OK)."""
     cache_min_lookups_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = 100
@@ -112,3 +186,20 @@ class OperationsConfig(ConfigModel):
     budget_scope: BudgetScope = BudgetScope.ACCOUNT
     budget_forecast_percent: Annotated[int, Field(gt=0, le=200)] = 100
     """Notify when AWS forecasts the month's spend to pass this share of ``scaleplan:budget.monthly_usd``."""
+
+    @model_validator(mode="after")
+    def _every_severity_reaches_someone(self) -> OperationsConfig:
+        for level in ("critical", "warning"):
+            topic: AlertTopic = getattr(self.alert_topics, level)
+            if not topic.owner_email and not topic.subscriptions:
+                raise field_error(
+                    f"alert_topics.{level}",
+                    f"the {level} topic has no recipient: its alarms would notify no one; set owner_email: true "
+                    "or list subscriptions (email or https)",
+                )
+        return self
+
+    def signals(self) -> dict[str, Levels]:
+        """Every configured signal's levels by its key in the stack file."""
+        found = {name: getattr(self, name) for name in type(self).model_fields}
+        return {name: value for name, value in found.items() if isinstance(value, Levels)}

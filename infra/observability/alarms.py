@@ -7,8 +7,8 @@ creates (:class:`Watched`), never the phase's name.
 ``treat_missing_data`` is chosen per signal, and the reason is stated beside each choice:
 no requests is not an error or a slow response (``notBreaching``); a host metric that stops
 arriving says the host is gone, which a CPU alarm cannot diagnose, so its state is kept and it
-goes to INSUFFICIENT_DATA (``missing``); a replica that stops reporting lag has stopped
-replicating (``breaching``).
+goes to INSUFFICIENT_DATA (``missing``); a replica being created reports no lag yet and must
+not page (``notBreaching``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from infra.config.operations import Levels, OperationsConfig
+from infra.observability.metrics import metric_problem
 
 PERIOD_SECONDS = 60
 BYTES_PER_GIB = 1024**3
@@ -99,6 +100,11 @@ class Watched:
     database_instances: Sequence[DatabaseInstance] = ()
     database_max_connections: int = 0
     database_allocated_storage_gib: int = 0
+    database_memory_gib: float = 0
+    """Memory of the instance class (infra/catalog), for the ``FreeableMemory`` threshold."""
+    target_groups: Mapping[str, bool] = dataclasses.field(default_factory=dict)
+    """Target groups by slot, ``True`` where the listener sends it traffic (weight above 0);
+    each resolves to ``Ref(f"target_group:{slot}")``."""
     cache_nodes: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """``CacheClusterId`` of each cache node by a stable key (see :func:`cache_node_ids`)."""
 
@@ -131,7 +137,14 @@ def free_storage_threshold_bytes(used_percent: float, allocated_gib: int) -> flo
     return float(math.floor(allocated_gib * BYTES_PER_GIB * (100 - used_percent) / 100))
 
 
-def _levels(levels: Levels) -> list[tuple[Level, float]]:
+def free_memory_threshold_bytes(used_percent: float, memory_gib: float) -> float:
+    """Freeable bytes left when ``used_percent`` of the class's memory is used: 90% of 4 GiB -> 0.4 GiB."""
+    return float(math.floor(memory_gib * BYTES_PER_GIB * (100 - used_percent) / 100))
+
+
+def _levels(levels: Levels | None) -> list[tuple[Level, float]]:
+    if levels is None:
+        return []
     found = [(Level.WARNING, levels.warning), (Level.CRITICAL, levels.critical)]
     return [(level, value) for level, value in found if value is not None]
 
@@ -142,6 +155,37 @@ def _above(levels: Levels) -> str:
 
 def _shown(levels: Levels, value: float) -> str:
     return f"{'>' if levels.rising else '<'} {value:g}{levels.unit}"
+
+
+def _simple(
+    ops: OperationsConfig,
+    levels: Levels | None,
+    *,
+    key: str,
+    signal: str,
+    subject: str,
+    query: MetricQuery,
+    treat_missing_data: str,
+) -> list[AlarmDefinition]:
+    """One alarm per configured level on one metric, compared with the level as configured."""
+    if levels is None:
+        return []
+    return [
+        AlarmDefinition(
+            key=f"{key}-{level.value}",
+            signal=signal,
+            subject=subject,
+            level=level,
+            comparison=_above(levels),
+            threshold=value,
+            shown_threshold=_shown(levels, value),
+            metrics=(query,),
+            expression=None,
+            treat_missing_data=treat_missing_data,
+            evaluation_periods=ops.evaluation_minutes,
+        )
+        for level, value in _levels(levels)
+    ]
 
 
 def _load_balancer_alarms(ops: OperationsConfig) -> list[AlarmDefinition]:
@@ -187,6 +231,76 @@ def _load_balancer_alarms(ops: OperationsConfig) -> list[AlarmDefinition]:
                 evaluation_periods=ops.evaluation_minutes,
             )
         )
+    # The tail the p95 hides; no requests, no latency, as above.
+    alarms += _simple(
+        ops,
+        ops.response_time_p99_seconds,
+        key="alb-p99",
+        signal="p99 response time",
+        subject="load balancer",
+        query=MetricQuery("latency", "AWS/ApplicationELB", "TargetResponseTime", "p99", lb),
+        treat_missing_data="notBreaching",
+    )
+    elb_errors = ops.load_balancer_error_rate_percent
+    for level, value in _levels(elb_errors):
+        assert elb_errors is not None
+        alarms.append(
+            AlarmDefinition(
+                key=f"alb-elb-5xx-{level.value}",
+                signal="5xx answered by the ALB itself",
+                subject="load balancer",
+                level=level,
+                comparison=_above(elb_errors),
+                threshold=value,
+                shown_threshold=_shown(elb_errors, value),
+                metrics=(
+                    MetricQuery("elb", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "Sum", lb),
+                    MetricQuery("requests", "AWS/ApplicationELB", "RequestCount", "Sum", lb),
+                ),
+                # RequestCount leaves out requests the ALB answered before choosing a target (a 503
+                # with no healthy target), so those 5xx are added to the denominator.
+                expression=(
+                    "IF(FILL(requests, 0) + FILL(elb, 0) > 0, 100 * FILL(elb, 0) / (FILL(requests, 0) + FILL(elb, 0)))"
+                ),
+                # No traffic at all is no error rate.
+                treat_missing_data="notBreaching",
+                evaluation_periods=ops.evaluation_minutes,
+            )
+        )
+    return alarms
+
+
+def _target_group_alarms(ops: OperationsConfig, target_groups: Mapping[str, bool]) -> list[AlarmDefinition]:
+    alarms: list[AlarmDefinition] = []
+    for slot, carries_traffic in sorted(target_groups.items()):
+        dims: Mapping[str, Dimension] = {
+            "TargetGroup": Ref(f"target_group:{slot}"),
+            "LoadBalancer": Ref("load_balancer"),
+        }
+        subject = f"{slot} target group"
+        # A group with no registered targets publishes no host counts: nothing is unhealthy.
+        alarms += _simple(
+            ops,
+            ops.unhealthy_targets,
+            key=f"tg-{slot}-unhealthy",
+            signal="unhealthy targets",
+            subject=subject,
+            query=MetricQuery("unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", dims),
+            treat_missing_data="notBreaching",
+        )
+        if carries_traffic:
+            # Only a group the listener sends traffic to must have healthy targets (an idle green
+            # slot has none). The ALB reports metrics only while requests flow: with requests and
+            # no healthy target it reports 0 (and answers 503), so a gap is a quiet night.
+            alarms += _simple(
+                ops,
+                ops.healthy_targets,
+                key=f"tg-{slot}-healthy",
+                signal="healthy targets",
+                subject=subject,
+                query=MetricQuery("healthy", "AWS/ApplicationELB", "HealthyHostCount", "Minimum", dims),
+                treat_missing_data="notBreaching",
+            )
     return alarms
 
 
@@ -228,12 +342,15 @@ def _group_alarms(ops: OperationsConfig, groups: Sequence[str]) -> list[AlarmDef
 def _database_alarms(ops: OperationsConfig, watched: Watched) -> list[AlarmDefinition]:
     alarms: list[AlarmDefinition] = []
     if watched.database_instances and (
-        watched.database_max_connections < 1 or watched.database_allocated_storage_gib < 1
+        watched.database_max_connections < 1
+        or watched.database_allocated_storage_gib < 1
+        or (ops.database_memory_used_percent is not None and watched.database_memory_gib <= 0)
     ):
-        # Thresholds derive from both: a zero would alarm on every connection or never on storage.
+        # Thresholds derive from these: a zero would alarm on every connection or never on storage.
         raise ValueError(
-            "database alarms need database_max_connections and database_allocated_storage_gib >= 1 "
-            f"(got {watched.database_max_connections} and {watched.database_allocated_storage_gib})"
+            "database alarms need database_max_connections, database_allocated_storage_gib and "
+            f"database_memory_gib above 0 (got {watched.database_max_connections}, "
+            f"{watched.database_allocated_storage_gib} and {watched.database_memory_gib:g})"
         )
     for instance in watched.database_instances:
         dims: Mapping[str, Dimension] = {"DBInstanceIdentifier": instance.identifier}
@@ -257,6 +374,25 @@ def _database_alarms(ops: OperationsConfig, watched: Watched) -> list[AlarmDefin
                     threshold=connections_threshold(value, watched.database_max_connections),
                     shown_threshold=_shown(connections, value),
                     metrics=(rds("DatabaseConnections", "Maximum"),),
+                    expression=None,
+                    treat_missing_data="missing",  # as for CPU: a silent instance is an outage
+                    evaluation_periods=ops.evaluation_minutes,
+                )
+            )
+        memory = ops.database_memory_used_percent
+        for level, value in _levels(memory):
+            assert memory is not None
+            alarms.append(
+                AlarmDefinition(
+                    key=f"{key}-memory-{level.value}",
+                    signal=f"memory used (of {watched.database_memory_gib:g} GiB of the class)",
+                    subject=subject,
+                    level=level,
+                    # Used above the level is freeable memory below the rest of the class's memory.
+                    comparison="LessThanThreshold",
+                    threshold=free_memory_threshold_bytes(value, watched.database_memory_gib),
+                    shown_threshold=_shown(memory, value),
+                    metrics=(rds("FreeableMemory", "Minimum"),),
                     expression=None,
                     treat_missing_data="missing",  # as for CPU: a silent instance is an outage
                     evaluation_periods=ops.evaluation_minutes,
@@ -294,8 +430,12 @@ def _database_alarms(ops: OperationsConfig, watched: Watched) -> list[AlarmDefin
                         shown_threshold=_shown(lag, value),
                         metrics=(rds("ReplicaLag", "Maximum"),),
                         expression=None,
-                        # A replica that stops reporting lag has stopped replicating.
-                        treat_missing_data="breaching",
+                        # A replica being created (tens of minutes) reports no lag yet: that must
+                        # not page. A replica that stops replicating still reports ReplicaLag,
+                        # growing, so a real stall breaches on data, not on its absence; an
+                        # instance that stops reporting altogether is caught by its CPU and
+                        # memory alarms going to INSUFFICIENT_DATA.
+                        treat_missing_data="notBreaching",
                         evaluation_periods=ops.evaluation_minutes,
                     )
                 )
@@ -334,6 +474,26 @@ def _cache_alarms(ops: OperationsConfig, nodes: Mapping[str, str]) -> list[Alarm
         engine_cpu = MetricQuery("cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", dims)
         for level, value in _levels(ops.cpu_percent):
             alarms.append(_cpu_alarm(ops, level, value, key=f"{key}-engine-cpu", subject=subject, query=engine_cpu))
+        # Engine metrics arrive every minute from a running node: their absence is an outage.
+        alarms += _simple(
+            ops,
+            ops.cache_memory_percent,
+            key=f"{key}-memory",
+            signal="memory used (of maxmemory)",
+            subject=subject,
+            query=MetricQuery("memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", dims),
+            treat_missing_data="missing",
+        )
+        # Evictions is published every minute, 0 when nothing is evicted: a gap is no eviction.
+        alarms += _simple(
+            ops,
+            ops.cache_evictions_per_minute,
+            key=f"{key}-evictions",
+            signal="evictions per minute",
+            subject=subject,
+            query=MetricQuery("evictions", "AWS/ElastiCache", "Evictions", "Sum", dims),
+            treat_missing_data="notBreaching",
+        )
     return alarms
 
 
@@ -342,9 +502,15 @@ def alarm_definitions(ops: OperationsConfig, watched: Watched) -> tuple[AlarmDef
     alarms: list[AlarmDefinition] = []
     if watched.load_balancer:
         alarms += _load_balancer_alarms(ops)
+        alarms += _target_group_alarms(ops, watched.target_groups)
     alarms += _group_alarms(ops, watched.auto_scaling_groups)
     alarms += _database_alarms(ops, watched)
     alarms += _cache_alarms(ops, watched.cache_nodes)
+    for alarm in alarms:
+        for query in alarm.metrics:
+            problem = metric_problem(query.namespace, query.metric_name, frozenset(query.dimensions))
+            if problem is not None:
+                raise ValueError(f"alarm {alarm.key}: {problem}")
     keys = [alarm.key for alarm in alarms]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -12,7 +14,8 @@ import pulumi_aws as aws
 from infra.config.budget import BudgetConfig
 from infra.config.operations import BudgetScope, OperationsConfig
 from infra.naming import Service, physical_name
-from infra.observability.alarms import AlarmDefinition, DatabaseInstance, Ref, Watched, alarm_definitions
+from infra.observability.alarms import AlarmDefinition, DatabaseInstance, Level, Ref, Watched, alarm_definitions
+from infra.observability.dashboard import dashboard_body
 from infra.observability.policies import budget_notifications, environment_cost_filter, topic_policy
 from infra.tagging import with_name
 
@@ -42,6 +45,12 @@ class OperationsArgs:
     database_max_connections: int = 0
     """``max_connections`` of the instance class (infra/database/parameters.py)."""
     database_allocated_storage_gib: int = 0
+    database_memory_gib: float = 0
+    """Memory of the instance class (infra/catalog), for the memory alarms."""
+    target_group_arn_suffixes: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """``targetgroup/<name>/<id>`` of each target group by slot."""
+    live_target_groups: Sequence[str] = ()
+    """Slots whose target group the listener sends traffic to (weight above 0)."""
     cache_node_ids: Mapping[str, str] = field(default_factory=dict)
     """``CacheClusterId`` of each cache node by stable key (infra/observability/alarms.cache_node_ids)."""
 
@@ -61,6 +70,8 @@ def watched(args: OperationsArgs) -> Watched:
         database_instances=instances,
         database_max_connections=args.database_max_connections,
         database_allocated_storage_gib=args.database_allocated_storage_gib,
+        database_memory_gib=args.database_memory_gib,
+        target_groups={slot: slot in args.live_target_groups for slot in args.target_group_arn_suffixes},
         cache_nodes=dict(sorted(args.cache_node_ids.items())),
     )
 
@@ -69,7 +80,27 @@ def _refs(args: OperationsArgs) -> dict[str, pulumi.Input[str]]:
     refs: dict[str, pulumi.Input[str]] = {f"asg:{slot}": group for slot, group in args.auto_scaling_group_names.items()}
     if args.load_balancer_arn_suffix is not None:
         refs["load_balancer"] = args.load_balancer_arn_suffix
+    refs.update({f"target_group:{slot}": suffix for slot, suffix in args.target_group_arn_suffixes.items()})
     return refs
+
+
+def _dashboard_json(
+    values: Mapping[str, str] | list[str], *, definitions: Sequence[AlarmDefinition], region: str
+) -> str:
+    resolved = dict(values) if isinstance(values, Mapping) else {}
+    refs = {key.removeprefix("ref:"): value for key, value in resolved.items() if key.startswith("ref:")}
+    arns = {key.removeprefix("arn:"): value for key, value in resolved.items() if key.startswith("arn:")}
+    return json.dumps(dashboard_body(definitions, region=region, refs=refs, alarm_arns=arns), sort_keys=True)
+
+
+def budget_level(notification_type: str, threshold_percent: float) -> Level:
+    """Spend past the whole budget pages; an early threshold or a forecast is a warning."""
+    return Level.CRITICAL if notification_type == "ACTUAL" and threshold_percent >= 100 else Level.WARNING
+
+
+def subscription_key(endpoint: str) -> str:
+    """A stable logical-name suffix for a subscription, independent of its place in the list."""
+    return hashlib.sha256(endpoint.encode()).hexdigest()[:8]
 
 
 def _topic_policy_for(values: Sequence[str], *, region: str) -> str:
@@ -78,67 +109,114 @@ def _topic_policy_for(values: Sequence[str], *, region: str) -> str:
 
 
 class Operations(pulumi.ComponentResource):
-    """Alerting for a phase: an SNS topic, alarms at warning and critical levels, a monthly budget.
+    """Alerting for a phase: a critical and a warning SNS topic, alarms at both levels, a
+    dashboard of every alarm, and a monthly budget.
 
-    The topic is encrypted with the given CMK, mails the environment owner (AWS sends a
-    confirmation e-mail that must be accepted once), and may be published to only by this
-    account's CloudWatch alarms and AWS Budgets, over TLS. Each alarm notifies the topic when
-    it fires and when it recovers. Alarms exist only for what the phase runs. The budget
-    (COST, MONTHLY, ``scaleplan:budget.monthly_usd``) notifies the topic and the owner's
-    address directly at each actual-spend threshold and when the month's forecast passes
-    ``budget_forecast_percent``.
+    Both topics are encrypted with the given CMK, reach the recipients the config lists for
+    their severity (the environment owner by e-mail unless turned off; e-mail and HTTPS
+    subscriptions for a pager or chat), and may be published to only by this account's
+    CloudWatch alarms and AWS Budgets, over TLS. Each alarm notifies its severity's topic when
+    it fires and when it recovers. Alarms exist only for what the phase runs. The dashboard is
+    built from the same definitions, so every alarm appears on it. The budget (COST, MONTHLY,
+    ``scaleplan:budget.monthly_usd``) notifies the owner's address directly and the topic of
+    each notification's severity: spend past 100% is critical, earlier thresholds and the
+    forecast are warnings.
     """
 
     topic_arn: pulumi.Output[str]
-    """The alerts topic: subscribe more endpoints (chat, paging) here."""
+    """The critical topic (what pages)."""
+    topic_arns: dict[str, pulumi.Output[str]]
+    """Topic ARN by severity (``critical``, ``warning``)."""
     alarm_names: dict[str, pulumi.Output[str]]
     """CloudWatch alarm name by alarm key."""
+    dashboard_name: pulumi.Output[str]
+    """Name of the phase's CloudWatch dashboard."""
     budget_name: pulumi.Output[str]
     """Name of the monthly AWS Budget."""
 
     def __init__(self, name: str, args: OperationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:observability:Operations", name, None, opts)
-        env = args.environment
-        child = pulumi.ResourceOptions(parent=self)
+        topics: dict[Level, aws.sns.Topic] = {}
+        policies: list[aws.sns.TopicPolicy] = []
+        for level in (Level.CRITICAL, Level.WARNING):
+            topic, policy = self._topic(name, level, args)
+            topics[level] = topic
+            policies.append(policy)
 
-        topic_name = physical_name(env, "alerts", service=Service.SNS_TOPIC)
+        refs = _refs(args)
+        definitions = alarm_definitions(args.config, watched(args))
+        self.alarm_names = {}
+        alarm_arns: dict[str, pulumi.Output[str]] = {}
+        for definition in definitions:
+            alarm = self._alarm(name, definition, args, refs, topics[definition.level])
+            self.alarm_names[definition.key] = alarm.name
+            alarm_arns[definition.key] = alarm.arn
+
+        dashboard_name = physical_name(args.environment, "operations", service=Service.GENERIC)
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=dashboard_name,
+            dashboard_body=pulumi.Output.all(
+                **{f"ref:{key}": value for key, value in refs.items()},
+                **{f"arn:{key}": value for key, value in alarm_arns.items()},
+            ).apply(functools.partial(_dashboard_json, definitions=definitions, region=args.region)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        budget = self._budget(name, args, topics, policies)
+
+        self.topic_arn = topics[Level.CRITICAL].arn
+        self.topic_arns = {level.value: topic.arn for level, topic in topics.items()}
+        self.dashboard_name = dashboard.dashboard_name
+        self.budget_name = budget.name
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "topic_arns": self.topic_arns,
+                "alarm_names": self.alarm_names,
+                "dashboard_name": self.dashboard_name,
+                "budget_name": self.budget_name,
+            }
+        )
+
+    def _topic(self, name: str, level: Level, args: OperationsArgs) -> tuple[aws.sns.Topic, aws.sns.TopicPolicy]:
+        """One severity's encrypted topic, its publish policy and its subscriptions."""
+        child = pulumi.ResourceOptions(parent=self)
+        settings = getattr(args.config.alert_topics, level.value)
+        topic_name = physical_name(args.environment, "alerts", level.value, service=Service.SNS_TOPIC)
         topic = aws.sns.Topic(
-            f"{name}-alerts",
+            f"{name}-alerts-{level.value}",
             name=topic_name,
-            display_name=f"{env} alerts",
+            display_name=f"{args.environment} {level.value} alerts",
             kms_master_key_id=args.kms_key_arn,
-            tags=with_name(args.tags, topic_name),
+            tags={**with_name(args.tags, topic_name), "severity": level.value},
             opts=child,
         )
         policy = aws.sns.TopicPolicy(
-            f"{name}-alerts-policy",
+            f"{name}-alerts-{level.value}-policy",
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, args.account_id).apply(
                 functools.partial(_topic_policy_for, region=args.region)
             ),
             opts=child,
         )
-        aws.sns.TopicSubscription(
-            f"{name}-alerts-owner-email",
-            topic=topic.arn,
-            protocol="email",
-            endpoint=args.owner_email,
-            opts=child,
-        )
-
-        refs = _refs(args)
-        self.alarm_names = {}
-        for definition in alarm_definitions(args.config, watched(args)):
-            alarm = self._alarm(name, definition, args, refs, topic)
-            self.alarm_names[definition.key] = alarm.name
-
-        budget = self._budget(name, args, topic, policy)
-
-        self.topic_arn = topic.arn
-        self.budget_name = budget.name
-        self.register_outputs(
-            {"topic_arn": self.topic_arn, "alarm_names": self.alarm_names, "budget_name": self.budget_name}
-        )
+        if settings.owner_email:
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-{level.value}-owner-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=args.owner_email,
+                opts=child,
+            )
+        for subscription in settings.subscriptions:
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-{level.value}-{subscription.protocol.value}-{subscription_key(subscription.endpoint)}",
+                topic=topic.arn,
+                protocol=subscription.protocol.value,
+                endpoint=subscription.endpoint,
+                opts=child,
+            )
+        return topic, policy
 
     def _alarm(
         self,
@@ -201,7 +279,11 @@ class Operations(pulumi.ComponentResource):
         )
 
     def _budget(
-        self, name: str, args: OperationsArgs, topic: aws.sns.Topic, policy: aws.sns.TopicPolicy
+        self,
+        name: str,
+        args: OperationsArgs,
+        topics: Mapping[Level, aws.sns.Topic],
+        policies: Sequence[aws.sns.TopicPolicy],
     ) -> aws.budgets.Budget:
         budget_name = physical_name(args.environment, "monthly", service=Service.BUDGET)
         cost_filters = None
@@ -224,11 +306,13 @@ class Operations(pulumi.ComponentResource):
                     threshold=notification.threshold_percent,
                     threshold_type="PERCENTAGE",
                     subscriber_email_addresses=[args.owner_email],
-                    subscriber_sns_topic_arns=[topic.arn],
+                    subscriber_sns_topic_arns=[
+                        topics[budget_level(notification.notification_type, notification.threshold_percent)].arn
+                    ],
                 )
                 for notification in budget_notifications(args.budget, args.config)
             ],
             tags=with_name(args.tags, budget_name),
             # AWS Budgets checks that it may publish to the topic when the notification is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(policies)),
         )

@@ -22,6 +22,13 @@ def _n(value: object) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
+_SEVERITY_ORDER = {"critical": 0, "warning": 1}
+
+
+def _severity(resource: CapturedResource) -> str:
+    return str((resource.inputs.get("tags") or {}).get("severity", ""))
+
+
 def _compares(alarm: CapturedResource) -> str:
     inputs = alarm.inputs
     operator = {"GreaterThanThreshold": ">", "LessThanThreshold": "<"}.get(
@@ -32,9 +39,17 @@ def _compares(alarm: CapturedResource) -> str:
     else:
         value = f"{inputs.get('extendedStatistic') or inputs.get('statistic')}({inputs.get('metricName')})"
     threshold = inputs.get("threshold")
-    if inputs.get("metricName") == "FreeStorageSpace" and isinstance(threshold, int | float):
+    if inputs.get("metricName") in ("FreeStorageSpace", "FreeableMemory") and isinstance(threshold, int | float):
         return f"{value} {operator} {threshold / 1024**3:g} GiB"
     return f"{value} {operator} {_n(threshold)}"
+
+
+def _recipients(config: PhaseConfig, level: str) -> str:
+    topic = getattr(config.operations.alert_topics, level)
+    who = ([config.environment.owner_email] if topic.owner_email else []) + [
+        f"{s.protocol.value}:{s.endpoint}" for s in topic.subscriptions
+    ]
+    return f"{level} reaches {', '.join(who)}"
 
 
 @register
@@ -49,15 +64,20 @@ def operations_section(config: PhaseConfig, run: ProgramRun) -> Section:
             failed=True,
         )
     children = run.children_of(components[0].urn)
-    topics = [r for r in children if r.type == _TOPIC]
-    topic_arn = topics[0].outputs.get("arn") if len(topics) == 1 else None
-    alarms = sorted((r for r in children if r.type == _ALARM), key=lambda r: str(r.inputs.get("name")))
+    topic_arns = {
+        str((r.inputs.get("tags") or {}).get("severity")): r.outputs.get("arn") for r in children if r.type == _TOPIC
+    }
+    alarms = sorted(
+        (r for r in children if r.type == _ALARM),
+        key=lambda r: (_SEVERITY_ORDER.get(_severity(r), 9), str(r.inputs.get("name"))),
+    )
     problems: list[str] = []
     rows: list[list[Cell]] = []
     for alarm in alarms:
         inputs = alarm.inputs
+        topic_arn = topic_arns.get(_severity(alarm))
         if topic_arn is None or inputs.get("alarmActions") != [topic_arn] or inputs.get("okActions") != [topic_arn]:
-            problems.append(f"alarm {inputs.get('name')} does not notify the alerts topic")
+            problems.append(f"alarm {inputs.get('name')} does not notify the {_severity(alarm)} topic")
         rows.append(
             [
                 str(inputs.get("name")),
@@ -79,11 +99,14 @@ def operations_section(config: PhaseConfig, run: ProgramRun) -> Section:
         for notification in budget.inputs.get("notifications") or []:
             percent = float(notification.get("threshold", 0))
             kind = str(notification.get("notificationType"))
-            notifications.append({"type": kind, "percent": percent})
+            severities = [
+                level for level, arn in topic_arns.items() if arn in (notification.get("subscriberSnsTopicArns") or [])
+            ]
+            notifications.append({"type": kind, "percent": percent, "severity": ",".join(severities)})
             rows.append(
                 [
-                    f"budget {budget.inputs.get('name')}",
-                    kind.lower(),
+                    f"budget {budget.inputs.get('name')} ({kind.lower()})",
+                    ",".join(severities) or "no topic",
                     f"{'spent' if kind == 'ACTUAL' else 'forecast for the month'} > {_n(percent)}% "
                     f"(${limit * percent / 100:,.2f} of ${limit:,.2f})",
                     "",
@@ -99,12 +122,17 @@ def operations_section(config: PhaseConfig, run: ProgramRun) -> Section:
         rows=rows,
         notes=[
             f"{len(alarms)} alarms ({levels.count('critical')} critical, {levels.count('warning')} warning) notify "
-            f"{config.environment.owner_email} through the alerts topic when they fire and recover",
+            "the topic of their severity when they fire and recover; "
+            + "; ".join(_recipients(config, level) for level in ("critical", "warning")),
             *problems,
         ],
         failed=bool(problems),
         data={
             "alarms": len(alarms),
+            "alarms_by_severity": {
+                level: sorted(str(a.inputs.get("name")) for a in alarms if _severity(a) == level)
+                for level in _SEVERITY_ORDER
+            },
             "budget_usd": monthly,
             "budget_notifications": notifications,
         },
