@@ -253,6 +253,7 @@ def build_phase(config: PhaseConfig) -> Phase:
     operations = _build_operations(
         config,
         request_path=request_path,
+        kubernetes=kubernetes,
         database=database,
         cache=cache,
         account_id=account_id,
@@ -455,6 +456,7 @@ def _build_operations(
     config: PhaseConfig,
     *,
     request_path: RequestPath,
+    kubernetes: Kubernetes | None,
     database: Postgres,
     cache: Cache,
     account_id: pulumi.Output[str],
@@ -479,6 +481,9 @@ def _build_operations(
             load_balancer_arn_suffix=request_path.load_balancer.arn_suffix,
             auto_scaling_group_names=(
                 {slot.value: group for slot, group in auto_scaling.group_names.items()} if auto_scaling else {}
+            ),
+            node_group_autoscaling_group_names=(
+                dict(kubernetes.node_pools.autoscaling_group_names) if kubernetes is not None else {}
             ),
             database_identifier=database.identifier,
             # Postgres names its replicas physical_name(env, "postgres", <key>); the observability

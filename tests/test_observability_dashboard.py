@@ -66,6 +66,10 @@ def test_every_drawn_metric_exists_in_its_namespace_with_those_dimensions(phase:
         *(r.outputs.get("arnSuffix") for r in run.of_type("aws:lb/targetGroup:TargetGroup")),
         *(r.inputs.get("identifier") for r in run.of_type("aws:rds/instance:Instance")),
         *(g.outputs.get("name") for g in run.of_type("aws:autoscaling/group:Group")),
+        *(
+            g.outputs["resources"][0]["autoscalingGroups"][0]["name"]
+            for g in run.of_type("aws:eks/nodeGroup:NodeGroup")
+        ),
     }
     (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     for widget in graphs:

@@ -65,6 +65,8 @@ def expected_keys(phase: str) -> set[str]:
     group = file["compute"].get("auto_scaling_group")
     for slot in group["container"]["images"] if group else ():
         keys |= {f"app-{slot}-cpu-{lvl}" for lvl in cpu}
+    for pool in file["compute"].get("node_pools") or {}:
+        keys |= {f"nodes-{pool}-cpu-{lvl}" for lvl in cpu}
     database = file["database"]
     instances = ["primary", *(f"replica-{n}" for n in range(1, database["read_replica_count"] + 1))]
     for instance in instances:
@@ -92,12 +94,13 @@ def expected_keys(phase: str) -> set[str]:
     ("phase", "count"),
     # ALB 7 (target and ALB 5xx x 2, p95 x 2, p99) + target groups 3 (unhealthy blue and green,
     # no healthy blue); primary 7 (CPU 2, connections, storage 2, memory 2); replica 9 (+ lag 2);
-    # cache node 5 (hit rate, engine CPU 2, memory, evictions); Auto Scaling group 2 (CPU)
+    # cache node 5 (hit rate, engine CPU 2, memory, evictions); Auto Scaling group or EKS node
+    # pool 2 each (CPU)
     # foundation: 10 + group 2 + primary 7 + 2 nodes x 5
-    # growth: 10 + primary 7 + 2 nodes x 5 (EKS runs the app: no group)
-    # scale: 10 + primary 7 + 1 replica x 9 + 4 nodes x 5
-    # optimize: 10 + primary 7 + 2 replicas x 9 + 6 nodes x 5
-    [("foundation", 29), ("growth", 27), ("scale", 46), ("optimize", 65)],
+    # growth: 10 + pools 2 x 2 + primary 7 + 2 nodes x 5 (EKS runs the app: no group)
+    # scale: 10 + pools 2 x 2 + primary 7 + 1 replica x 9 + 4 nodes x 5
+    # optimize: 10 + pools 2 x 2 + primary 7 + 2 replicas x 9 + 6 nodes x 5
+    [("foundation", 29), ("growth", 31), ("scale", 50), ("optimize", 69)],
 )
 def test_exact_alarm_set_follows_what_the_phase_runs(phase: str, count: int) -> None:
     found = alarms(phase)
@@ -187,6 +190,11 @@ def test_alarm_dimensions_name_the_resources_the_phase_created(phase: str) -> No
     assert len(cache_ids) == config.shards * (config.replicas_per_shard + 1)
     assert all(node.startswith(f"{group.inputs['replicationGroupId']}-") for node in cache_ids)
     groups = {g.outputs["name"] for g in run.of_type("aws:autoscaling/group:Group")}
+    # EKS managed node groups run in Auto Scaling groups EKS creates and reports.
+    groups |= {
+        g.outputs["resources"][0]["autoscalingGroups"][0]["name"] for g in run.of_type("aws:eks/nodeGroup:NodeGroup")
+    }
+    assert groups
     watched_groups = {
         a.inputs["dimensions"]["AutoScalingGroupName"] for a in found.values() if a.inputs.get("namespace") == "AWS/EC2"
     }

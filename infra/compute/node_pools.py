@@ -42,6 +42,16 @@ def node_labels(pool_name: str, pool: NodePoolConfig) -> dict[str, str]:
     return {**pool.labels, POOL_LABEL: pool_name}
 
 
+def _first_autoscaling_group(resources: Sequence[aws.eks.outputs.NodeGroupResource] | None) -> str:
+    """The name of the Auto Scaling group EKS made for a managed node group (there is one)."""
+    if not resources or not resources[0].autoscaling_groups:
+        raise ValueError("EKS reported no Auto Scaling group for the node group")
+    name = resources[0].autoscaling_groups[0].name
+    if name is None:
+        raise ValueError("EKS reported an Auto Scaling group without a name")
+    return name
+
+
 @dataclass(frozen=True, kw_only=True)
 class NodePoolsArgs:
     pools: Mapping[str, NodePoolConfig]
@@ -70,6 +80,8 @@ class NodePools(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     """Instance role of every node."""
     node_group_arns: dict[str, pulumi.Output[str]]
+    autoscaling_group_names: dict[str, pulumi.Output[str]]
+    """The Auto Scaling group EKS created for each pool, by pool name (its EC2 metrics' dimension)."""
     """Node group ARNs by pool name."""
 
     def __init__(self, name: str, args: NodePoolsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -97,6 +109,7 @@ class NodePools(pulumi.ComponentResource):
         self.node_role_arn = role.arn
 
         self.node_group_arns = {}
+        self.autoscaling_group_names = {}
         for pool_name, pool in args.pools.items():
             group_name = physical_name(args.environment, pool_name, service=Service.EKS_NODE_GROUP_PREFIX)
             template = self._launch_template(name, pool_name, pool, group_name, args)
@@ -131,8 +144,17 @@ class NodePools(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=attachments, ignore_changes=[DESIRED_SIZE_IGNORED]),
             )
             self.node_group_arns[pool_name] = group.arn
+            # EKS creates one Auto Scaling group per managed node group: its EC2 metrics
+            # (AutoScalingGroupName) are how the node CPU alarms see the pool.
+            self.autoscaling_group_names[pool_name] = group.resources.apply(_first_autoscaling_group)
 
-        self.register_outputs({"node_role_arn": self.node_role_arn, "node_group_arns": self.node_group_arns})
+        self.register_outputs(
+            {
+                "node_role_arn": self.node_role_arn,
+                "node_group_arns": self.node_group_arns,
+                "autoscaling_group_names": self.autoscaling_group_names,
+            }
+        )
 
     def _launch_template(
         self, name: str, pool_name: str, pool: NodePoolConfig, group_name: str, args: NodePoolsArgs

@@ -97,6 +97,9 @@ class Watched:
     load_balancer: bool
     auto_scaling_groups: Sequence[str] = ()
     """Keys (blue/green slot) of the Auto Scaling groups; each resolves to ``Ref(f"asg:{key}")``."""
+    node_groups: Sequence[str] = ()
+    """EKS node pools by name; each resolves to ``Ref(f"node_group:{pool}")``, the Auto Scaling
+    group EKS runs the pool in."""
     database_instances: Sequence[DatabaseInstance] = ()
     database_max_connections: int = 0
     database_allocated_storage_gib: int = 0
@@ -324,6 +327,22 @@ def _cpu_alarm(
     )
 
 
+def _node_group_alarms(ops: OperationsConfig, pools: Sequence[str]) -> list[AlarmDefinition]:
+    """CPU of each EKS node pool, averaged over its instances (EC2 metrics of the pool's Auto
+    Scaling group; the launch templates turn on 1-minute detailed monitoring). A pool scaled to
+    zero publishes nothing: ``missing`` keeps it out of ALARM."""
+    alarms = []
+    for pool in pools:
+        query = MetricQuery(
+            "cpu", "AWS/EC2", "CPUUtilization", "Average", {"AutoScalingGroupName": Ref(f"node_group:{pool}")}
+        )
+        for level, value in _levels(ops.cpu_percent):
+            alarms.append(
+                _cpu_alarm(ops, level, value, key=f"nodes-{pool}-cpu", subject=f"{pool} node pool", query=query)
+            )
+    return alarms
+
+
 def _group_alarms(ops: OperationsConfig, groups: Sequence[str]) -> list[AlarmDefinition]:
     alarms = []
     for group in groups:
@@ -504,6 +523,7 @@ def alarm_definitions(ops: OperationsConfig, watched: Watched) -> tuple[AlarmDef
         alarms += _load_balancer_alarms(ops)
         alarms += _target_group_alarms(ops, watched.target_groups)
     alarms += _group_alarms(ops, watched.auto_scaling_groups)
+    alarms += _node_group_alarms(ops, watched.node_groups)
     alarms += _database_alarms(ops, watched)
     alarms += _cache_alarms(ops, watched.cache_nodes)
     for alarm in alarms:

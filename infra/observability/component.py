@@ -38,6 +38,8 @@ class OperationsArgs:
     """``app/<name>/<id>`` of the ALB; ``None`` raises no load balancer alarms."""
     auto_scaling_group_names: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Auto Scaling group name by slot, when the phase runs the groups."""
+    node_group_autoscaling_group_names: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The Auto Scaling group of each EKS node pool, by pool name."""
     database_identifier: str | None = None
     """RDS identifier of the primary."""
     database_replica_identifiers: Mapping[str, str] = field(default_factory=dict)
@@ -67,6 +69,7 @@ def watched(args: OperationsArgs) -> Watched:
     return Watched(
         load_balancer=args.load_balancer_arn_suffix is not None,
         auto_scaling_groups=sorted(args.auto_scaling_group_names),
+        node_groups=sorted(args.node_group_autoscaling_group_names),
         database_instances=instances,
         database_max_connections=args.database_max_connections,
         database_allocated_storage_gib=args.database_allocated_storage_gib,
@@ -80,6 +83,7 @@ def _refs(args: OperationsArgs) -> dict[str, pulumi.Input[str]]:
     refs: dict[str, pulumi.Input[str]] = {f"asg:{slot}": group for slot, group in args.auto_scaling_group_names.items()}
     if args.load_balancer_arn_suffix is not None:
         refs["load_balancer"] = args.load_balancer_arn_suffix
+    refs.update({f"node_group:{pool}": group for pool, group in args.node_group_autoscaling_group_names.items()})
     refs.update({f"target_group:{slot}": suffix for slot, suffix in args.target_group_arn_suffixes.items()})
     return refs
 
