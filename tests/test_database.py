@@ -126,8 +126,10 @@ def test_parameter_group_forces_tls_and_sets_memory_from_the_class() -> None:
     assert group.inputs["family"] == "postgres16"
     assert group.inputs["name"] == "ftw-test-postgres-postgres16"
     parameters = {p["name"]: (p["value"], p["applyMethod"]) for p in group.inputs["parameters"]}
-    assert parameters == {p.name: (p.value, p.apply_method) for p in postgres_parameters(16)}
+    assert parameters == {p.name: (p.value, p.apply_method) for p in postgres_parameters(16, slow_query_log_ms=500)}
     assert parameters["rds.force_ssl"] == ("1", "immediate")
+    # Slow-query logging (issue 12): statements of 500 ms or more go to the exported postgresql log.
+    assert parameters["log_min_duration_statement"] == ("500", "immediate")
     assert parameters["max_connections"] == ("256", "pending-reboot")
     assert parameters["shared_buffers"] == ("524288", "pending-reboot")
 

@@ -175,3 +175,23 @@ def test_every_phase_keeps_the_safe_defaults(phase: str) -> None:
     assert database.backup_retention_days >= 7
     assert database.snapshot_retention_days == 30
     assert database.engine_version == "16"
+
+
+def test_every_phase_logs_slow_queries_to_the_exported_postgresql_log() -> None:
+    from infra.config.database import DatabaseLogType
+    from tests.conftest import PHASES, phase_config
+
+    for phase in PHASES:
+        database = phase_config(phase).database
+        assert database.slow_query_log_ms == 500, phase
+        assert DatabaseLogType.POSTGRESQL in database.log_exports, phase
+
+
+def test_rejects_slow_query_logging_without_the_postgresql_export() -> None:
+    from tests.test_config_rejections import changed, rejection
+
+    assert rejection(changed("database.log_exports", ["upgrade"])) == [
+        "Pulumi.growth.yaml: scaleplan:database.log_exports: must include postgresql while slow_query_log_ms is set: "
+        "slow queries are written to that log, and without the export nobody outside the instance reads them "
+        "(got ['upgrade'])"
+    ]

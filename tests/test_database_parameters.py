@@ -105,3 +105,10 @@ def test_more_memory_never_means_fewer_connections(a: float, b: float) -> None:
 def test_every_catalog_class_leaves_connections_for_pools() -> None:
     for name, spec in rds_instance_classes().items():
         assert connection_budget(spec.memory_gib).available >= 50, name
+
+
+def test_slow_query_logging_sets_log_min_duration_statement_only_when_asked() -> None:
+    names = {p.name for p in postgres_parameters(16)}
+    assert "log_min_duration_statement" not in names
+    (slow,) = [p for p in postgres_parameters(16, slow_query_log_ms=250) if p.name == "log_min_duration_statement"]
+    assert (slow.value, slow.apply_method) == ("250", "immediate")

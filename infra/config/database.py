@@ -77,6 +77,10 @@ class DatabaseConfig(ConfigModel):
     performance_insights_retention_days: int = 7
     log_exports: tuple[DatabaseLogType, ...] = (DatabaseLogType.POSTGRESQL, DatabaseLogType.UPGRADE)
     log_retention_days: int = 30
+    slow_query_log_ms: Annotated[int, Field(ge=0, le=3_600_000)] | None = 500
+    """``log_min_duration_statement``: statements running at least this long are written to the
+    ``postgresql`` log (exported to CloudWatch Logs), with their duration; ``0`` logs every
+    statement, ``null`` turns slow-query logging off. 500 ms is half the seeds' p95 warning."""
 
     @model_validator(mode="after")
     def _known_class_and_version(self) -> DatabaseConfig:
@@ -170,6 +174,13 @@ class DatabaseConfig(ConfigModel):
             )
         if len(set(self.log_exports)) != len(self.log_exports):
             raise field_error("log_exports", "lists a log type twice")
+        if self.slow_query_log_ms is not None and DatabaseLogType.POSTGRESQL not in self.log_exports:
+            raise field_error(
+                "log_exports",
+                "must include postgresql while slow_query_log_ms is set: slow queries are written to that log, "
+                "and without the export nobody outside the instance reads them "
+                f"(got {[t.value for t in self.log_exports]})",
+            )
         return self
 
     @property

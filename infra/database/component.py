@@ -136,7 +136,7 @@ class Postgres(pulumi.ComponentResource):
             description=f"{env}: PostgreSQL {cfg.parameter_group_family}, TLS only, memory from the class",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name=p.name, value=p.value, apply_method=p.apply_method)
-                for p in postgres_parameters(cfg.instance.memory_gib)
+                for p in postgres_parameters(cfg.instance.memory_gib, slow_query_log_ms=cfg.slow_query_log_ms)
             ],
             tags=with_name(tags, parameter_group_name),
             opts=child,

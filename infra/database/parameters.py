@@ -143,11 +143,13 @@ def _apply_method(name: str) -> str:
     return "pending-reboot" if name in STATIC_PARAMETERS else "immediate"
 
 
-def postgres_parameters(memory_gib: float) -> tuple[PostgresParameter, ...]:
+def postgres_parameters(memory_gib: float, *, slow_query_log_ms: int | None = None) -> tuple[PostgresParameter, ...]:
     """Every parameter the program sets, sorted by name, in RDS units.
 
     ``rds.force_ssl=1`` refuses unencrypted connections; the memory settings follow
-    :func:`memory_settings`; page-sized ones are converted to 8 kB pages.
+    :func:`memory_settings`; page-sized ones are converted to 8 kB pages. With
+    ``slow_query_log_ms``, ``log_min_duration_statement`` (milliseconds, dynamic) logs every
+    statement that runs at least that long.
     """
     settings = memory_settings(memory_gib)
     values = {
@@ -158,4 +160,6 @@ def postgres_parameters(memory_gib: float) -> tuple[PostgresParameter, ...]:
         "maintenance_work_mem": str(settings.maintenance_work_mem_kib),
         "max_connections": str(settings.max_connections),
     }
+    if slow_query_log_ms is not None:
+        values["log_min_duration_statement"] = str(slow_query_log_ms)
     return tuple(PostgresParameter(name, values[name], _apply_method(name)) for name in sorted(values))
