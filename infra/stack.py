@@ -30,6 +30,7 @@ from infra.network.component import Network, NetworkArgs
 from infra.observability.alarms import cache_node_ids
 from infra.observability.component import Operations, OperationsArgs
 from infra.observability.policies import KEY_SERVICE_PRINCIPALS
+from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
 from infra.platform.component import Platform, PlatformArgs
 from infra.platform.provider import kubernetes_provider
@@ -277,6 +278,17 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("alerts_topic_arn", operations.topic_arn)
     pulumi.export("alerts_topic_arns", operations.topic_arns)
     pulumi.export("dashboard_name", operations.dashboard_name)
+    recovery = assess_recovery(config.operations.recovery, config.database)
+    pulumi.export(
+        "recovery_objectives",
+        {
+            "rpo_minutes": recovery.rpo_minutes,
+            "rto_minutes": recovery.rto_minutes,
+            "achievable_rpo_minutes": recovery.achievable_rpo_minutes,
+            "restore_estimate_minutes": recovery.restore_estimate_minutes,
+            "covers_region_loss": recovery.covers_region_loss,
+        },
+    )
     pulumi.export("media_cdn_hostname", edge.media_hostname)
     pulumi.export("app_hostnames", edge.app_hostnames)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))

@@ -26,6 +26,7 @@ from infra.config.network import NetworkConfig
 from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.usage import UsageConfig
+from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.budget import budget_problems
 
 __all__ = ["Phase", "PhaseConfig", "PhaseConfigError"]
@@ -191,4 +192,12 @@ class PhaseConfig(ConfigModel):
                 f"{self.capacity.headroom_factor}: {check.required_vcpus} vCPUs are needed, "
                 f"{check.shortfall_vcpus} short; raise max sizes or use larger instance types",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _recovery_objectives_are_met(self) -> PhaseConfig:
+        problems = assess_recovery(self.operations.recovery, self.database).problems
+        if problems:
+            path, message = problems[0]
+            raise field_error(path, message)
         return self

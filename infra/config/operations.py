@@ -135,6 +135,18 @@ class AlertTopics(ConfigModel):
     warning: AlertTopic
 
 
+class RecoveryConfig(ConfigModel):
+    """The recovery objectives the phase declares; the config is refused when what the phase
+    builds cannot meet them (infra/observability/recovery.py states the model)."""
+
+    rpo_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+    """Most data, in minutes before the incident, that may be lost."""
+    rto_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+    """Longest time to be serving again, in minutes."""
+    survives_region_loss: bool = False
+    """Whether the objectives must hold when the whole region is lost."""
+
+
 class BudgetScope(enum.StrEnum):
     """What the monthly budget counts."""
 
@@ -165,6 +177,8 @@ class OperationsConfig(ConfigModel):
     """How far each read replica trails the primary."""
     alert_topics: AlertTopics
     """The critical and the warning topic and who each reaches."""
+    recovery: RecoveryConfig
+    """The phase's RPO and RTO."""
     response_time_p99_seconds: SecondsAbove | None = None
     """ALB p99 ``TargetResponseTime``: the tail the p95 hides."""
     load_balancer_error_rate_percent: PercentAbove | None = None

@@ -7,6 +7,7 @@ fails when an alarm would notify no one or the budget differs from ``scaleplan:b
 from __future__ import annotations
 
 from infra.config import PhaseConfig
+from infra.observability.recovery import assess_recovery
 from infra.plan.capture import CapturedResource, ProgramRun
 from infra.plan.sections import Cell, Section, register
 
@@ -116,6 +117,10 @@ def operations_section(config: PhaseConfig, run: ProgramRun) -> Section:
     if len(budgets) != 1:
         problems.append(f"expected one monthly budget, found {len(budgets)}")
     levels = [str(row[1]) for row in rows[: len(alarms)]]
+    recovery = assess_recovery(config.operations.recovery, config.database)
+    exported = run.stack_outputs.get("recovery_objectives")
+    if not isinstance(exported, dict) or exported.get("rpo_minutes") != recovery.rpo_minutes:
+        problems.append("the stack does not export the phase's recovery objectives")
     return Section(
         title="Operations",
         columns=_COLUMNS,
@@ -124,6 +129,7 @@ def operations_section(config: PhaseConfig, run: ProgramRun) -> Section:
             f"{len(alarms)} alarms ({levels.count('critical')} critical, {levels.count('warning')} warning) notify "
             "the topic of their severity when they fire and recover; "
             + "; ".join(_recipients(config, level) for level in ("critical", "warning")),
+            f"recovery objectives: {recovery.summary()}",
             *problems,
         ],
         failed=bool(problems),
@@ -134,6 +140,8 @@ def operations_section(config: PhaseConfig, run: ProgramRun) -> Section:
                 for level in _SEVERITY_ORDER
             },
             "budget_usd": monthly,
+            "rpo_minutes": recovery.rpo_minutes,
+            "rto_minutes": recovery.rto_minutes,
             "budget_notifications": notifications,
         },
     )
