@@ -36,6 +36,8 @@ def test_platform_has_exactly_its_children(eks_phase: str) -> None:
         "kubernetes:core/v1:ServiceAccount": 1,
         "aws:iam/role:Role": 3,
         "aws:iam/rolePolicy:RolePolicy": 3,
+        # one pod autoscaler per slot of the application (blue, green)
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": 2,
     }
     assert {r.name for r in found if r.type == RELEASE} == {
         "platform-cluster-autoscaler",

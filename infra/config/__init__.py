@@ -28,6 +28,7 @@ from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.usage import UsageConfig
 from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.budget import budget_problems
+from infra.platform.autoscaling import autoscaling_problems
 
 __all__ = ["Phase", "PhaseConfig", "PhaseConfigError"]
 
@@ -200,4 +201,19 @@ class PhaseConfig(ConfigModel):
         if problems:
             path, message = problems[0]
             raise field_error(path, message)
+        return self
+
+    @model_validator(mode="after")
+    def _application_autoscaling_fits(self) -> PhaseConfig:
+        autoscaling = self.eks.application.autoscaling if self.eks is not None else None
+        if autoscaling is None:
+            return self
+        problems = autoscaling_problems(
+            autoscaling,
+            max_application_vcpus=self.compute.max_application_vcpus(),
+            required_vcpus=demand(self.capacity).required_vcpus,
+        )
+        if problems:
+            path, message = problems[0]
+            raise field_error(f"eks.application.autoscaling.{path}", message)
         return self

@@ -74,6 +74,33 @@ class PlatformCharts(ConfigModel):
     aws_load_balancer_controller: HelmChart
 
 
+class ApplicationAutoscaling(ConfigModel):
+    """A HorizontalPodAutoscaler (autoscaling/v2) on the application's Deployment in each slot,
+    driven by CPU as the seed's scale-out trigger (seed 000: out at CPU > 70%). The cluster
+    autoscaler adds nodes when the new pods do not fit; the phase is refused when the node pools'
+    ceiling cannot hold ``max_replicas`` pods, or ``max_replicas`` pods cannot serve the peak."""
+
+    deployments: Annotated[dict[Slot, KubernetesName], Field(min_length=1)]
+    """The application's Deployment in each slot (its deploys own them; the autoscaler only names them)."""
+    min_replicas: Annotated[int, Field(ge=1, le=1000)]
+    max_replicas: Annotated[int, Field(ge=1, le=1000)]
+    cpu_target_percent: Annotated[int, Field(ge=10, le=95)]
+    """Average CPU use, as a share of the pods' CPU request, that the autoscaler keeps."""
+    cpu_request_millicores: Annotated[int, Field(ge=50, le=64_000)]
+    """The CPU request each application pod states (the deploys must set the same): utilization is
+    measured against it, and the sizing checks count pods by it."""
+    scale_in_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    """Scale in only to the highest recommendation of this window (no flapping after a spike)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ApplicationAutoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise field_error(
+                "min_replicas", f"must not exceed max_replicas {self.max_replicas} (got {self.min_replicas})"
+            )
+        return self
+
+
 class ApplicationIdentity(ConfigModel):
     """The application's namespace and the service account its pods run as (IRSA)."""
 
@@ -87,6 +114,8 @@ class ApplicationIdentity(ConfigModel):
     application's deploys own the Services; a binding waits for its Service to exist."""
     service_port: Annotated[int, Field(ge=1, le=65535)]
     """Port of those Services whose endpoints (pods on ``scaleplan:load_balancer.target_port``) are registered."""
+    autoscaling: ApplicationAutoscaling | None = None
+    """Pod autoscaling of the application; absent, only the cluster autoscaler scales (nodes, not pods)."""
 
 
 class EksConfig(ConfigModel):

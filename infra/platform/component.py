@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import EksConfig, HelmChart
+from infra.platform.autoscaling import hpa_spec
 from infra.platform.policies import application_policy, aws_load_balancer_controller_policy, cluster_autoscaler_policy
 
 SYSTEM_NAMESPACE = "kube-system"
@@ -124,7 +125,9 @@ class Platform(pulumi.ComponentResource):
             cfg.charts.cluster_autoscaler.chart,
             autoscaler_values(args.cluster_name, args.region, autoscaler_role.arn, cfg),
         )
-        self._release(f"{name}-metrics-server", "metrics-server", cfg.charts.metrics_server, {"replicas": 2})
+        metrics_server = self._release(
+            f"{name}-metrics-server", "metrics-server", cfg.charts.metrics_server, {"replicas": 2}
+        )
 
         controller_role = args.oidc.service_account_role(
             f"{name}-aws-load-balancer-controller",
@@ -175,6 +178,20 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if app.autoscaling is not None:
+            # One pod autoscaler per slot; it reads CPU from metrics-server, and a slot's
+            # Deployment at 0 replicas (the idle colour) is left alone by Kubernetes.
+            for slot, deployment in sorted(app.autoscaling.deployments.items()):
+                k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                    f"{name}-app-{slot.value}-hpa",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=deployment,
+                        namespace=namespace.metadata.name,
+                        labels={"app.kubernetes.io/managed-by": "pulumi"},
+                    ),
+                    spec=hpa_spec(app.autoscaling, deployment),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[metrics_server]),
+                )
         self.application_namespace = namespace.metadata.name
         self.application_service_account = service_account.metadata.name
         self.application_role_arn = app_role.arn
