@@ -15,7 +15,14 @@ from infra.capacity import demand
 from infra.compute.asg import ApplicationAutoScaling, ApplicationAutoScalingArgs
 from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
 from infra.compute.eks_addons import ClusterAddons, ClusterAddonsArgs
-from infra.compute.load_balancer import KubernetesTargets, LoadBalancer, LoadBalancerArgs, TargetType, backend_shares
+from infra.compute.load_balancer import (
+    KubernetesTargets,
+    LoadBalancer,
+    LoadBalancerArgs,
+    TargetType,
+    backend_shares,
+    forward_weights,
+)
 from infra.compute.node_pools import NodePools, NodePoolsArgs
 from infra.compute.security_groups import ApplicationSecurityGroups, ApplicationSecurityGroupsArgs
 from infra.compute.sizing import desired_sizes
@@ -507,10 +514,24 @@ def _build_operations(
             database_max_connections=config.database.connection_budget().max_connections,
             database_allocated_storage_gib=config.database.allocated_storage_gib,
             database_memory_gib=config.database.instance.memory_gib,
+            # Target groups by "<target type>-<slot>" (ip-blue); live where the listener forwards to them.
             target_group_arn_suffixes={
-                slot.value: suffix for slot, suffix in request_path.load_balancer.target_group_arn_suffixes.items()
+                f"{target_type.value}-{slot.value}": suffix
+                for target_type, by_slot in request_path.load_balancer.target_group_arn_suffixes.items()
+                for slot, suffix in by_slot.items()
             },
-            live_target_groups=[slot.value for slot in config.load_balancer.weights.live_slots()],
+            live_target_groups=[
+                f"{target_type.value}-{slot.value}"
+                for (target_type, slot), weight in forward_weights(
+                    config.load_balancer.weights,
+                    backend_shares(
+                        auto_scaling_group=config.compute.auto_scaling_group is not None,
+                        node_pools=bool(config.compute.node_pools),
+                        weights=config.load_balancer.backend_weights,
+                    ),
+                ).items()
+                if weight > 0
+            ],
             cache_node_ids=cache_node_ids(
                 cache.replication_group_id,
                 cluster_mode=config.cache.cluster_mode is ClusterMode.ENABLED,

@@ -38,6 +38,7 @@ def ops(**overrides: object) -> OperationsConfig:
         "cache_hit_rate_percent": {"warning": 70},
         "replica_lag_seconds": {"warning": 30, "critical": 300},
         "alert_topics": {"critical": {}, "warning": {}},
+        "recovery": {"rpo_minutes": 60, "rto_minutes": 240},
         **overrides,
     }
     return OperationsConfig.model_validate_json(json.dumps(values), strict=True)

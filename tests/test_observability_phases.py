@@ -57,10 +57,18 @@ def expected_keys(phase: str) -> set[str]:
     keys |= {f"alb-p99-{lvl}" for lvl, _ in levels(ops.get("response_time_p99_seconds", {}))}
     keys |= {f"alb-elb-5xx-{lvl}" for lvl, _ in levels(ops.get("load_balancer_error_rate_percent", {}))}
     weights = file["load_balancer"]["weights"]
-    for slot, weight in weights.items():
-        keys |= {f"tg-{slot}-unhealthy-{lvl}" for lvl, _ in levels(ops.get("unhealthy_targets", {}))}
-        if weight > 0:
-            keys |= {f"tg-{slot}-healthy-{lvl}" for lvl, _ in levels(ops.get("healthy_targets", {}))}
+    # Instance target groups for the Auto Scaling group, ip ones for pods (both while moving).
+    target_types = (["instance"] if file["compute"].get("auto_scaling_group") else []) + (
+        ["ip"] if file["compute"].get("node_pools") else []
+    )
+    backend = file["load_balancer"].get("backend_weights") or {}
+    shares = {"instance": backend.get("auto_scaling_group", 100), "ip": backend.get("node_pools", 100)}
+    for target_type in target_types:
+        for slot, weight in weights.items():
+            group = f"{target_type}-{slot}"
+            keys |= {f"tg-{group}-unhealthy-{lvl}" for lvl, _ in levels(ops.get("unhealthy_targets", {}))}
+            if weight * shares[target_type] > 0:
+                keys |= {f"tg-{group}-healthy-{lvl}" for lvl, _ in levels(ops.get("healthy_targets", {}))}
     cpu = [lvl for lvl, _ in levels(ops["cpu_percent"])]
     group = file["compute"].get("auto_scaling_group")
     for slot in group["container"]["images"] if group else ():
