@@ -154,6 +154,12 @@ CASES: list[tuple[str, str, Any, str]] = [
         "(got 'sms')",
     ),
     (
+        "endpoint_twice",
+        "operations.alert_topics.critical.subscriptions",
+        [{"protocol": "email", "endpoint": "a@b.org"}, {"protocol": "email", "endpoint": "a@b.org"}],
+        "scaleplan:operations.alert_topics.critical.subscriptions: lists an endpoint twice: a@b.org",
+    ),
+    (
         "url_as_email",
         "operations.alert_topics.warning.subscriptions",
         [{"protocol": "email", "endpoint": "https://x"}],

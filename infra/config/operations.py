@@ -127,6 +127,16 @@ class AlertTopic(ConfigModel):
     """Subscribe ``scaleplan:environment.owner_email`` to this topic."""
     subscriptions: tuple[Subscription, ...] = ()
 
+    @model_validator(mode="after")
+    def _each_endpoint_once(self) -> AlertTopic:
+        endpoints = [s.endpoint for s in self.subscriptions]
+        repeated = sorted({e for e in endpoints if endpoints.count(e) > 1})
+        if repeated:
+            # SNS keeps one subscription per endpoint: two resources would share it, and deleting
+            # either would unsubscribe both.
+            raise field_error("subscriptions", f"lists an endpoint twice: {', '.join(repeated)}")
+        return self
+
 
 class AlertTopics(ConfigModel):
     """One SNS topic per severity, so that critical alarms page and warnings mail."""
