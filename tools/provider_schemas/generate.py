@@ -53,6 +53,7 @@ AWS_TYPES: dict[str, tuple[str, str, str]] = {
     "aws:backup/selection:Selection": ("aws_backup_selection", "backup", "func.resourceSelection"),
     "aws:backup/vault:Vault": ("aws_backup_vault", "backup", "func.resourceVault"),
     "aws:budgets/budget:Budget": ("aws_budgets_budget", "budgets", "func.resourceBudget"),
+    "aws:cloudwatch/dashboard:Dashboard": ("aws_cloudwatch_dashboard", "cloudwatch", "func.resourceDashboard"),
     "aws:cloudwatch/logGroup:LogGroup": ("aws_cloudwatch_log_group", "logs", "func.resourceGroup"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("aws_cloudwatch_metric_alarm", "cloudwatch", "func.resourceMetricAlarm"),
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("aws_default_security_group", "ec2", "func.resourceDefaultSecurityGroup"),
