@@ -29,6 +29,7 @@ SETTINGS: dict[str, Any] = {
     "server_lifetime_seconds": 3600,
     "server_idle_timeout_seconds": 600,
     "read_only_pool": {"default_pool_size": 20, "min_pool_size": 5, "reserve_pool_size": 5},
+    "sizing": {"transactions_per_request": 2, "transaction_time_ms": 100},
     "resources": {
         "cpu_request_millicores": 250,
         "cpu_limit_millicores": 1000,

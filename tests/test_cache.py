@@ -48,6 +48,12 @@ def cache_config(**overrides: object) -> CacheConfig:
         "cluster_mode": "enabled",
         "shards": 3,
         "replicas_per_shard": 2,
+        "sizing": {
+            "sessions_per_concurrent_user": 8,
+            "session_kib": 2,
+            "hot_data_kib_per_active_user": 25,
+            "hit_ratio_target": 0.95,
+        },
         **overrides,
     }
     return CacheConfig.model_validate_json(json.dumps(values), strict=True)

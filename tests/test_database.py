@@ -39,6 +39,15 @@ def database_config(**overrides: object) -> DatabaseConfig:
         "max_allocated_storage_gib": 1000,
         "multi_az": True,
         "read_replica_count": 3,
+        "sizing": {
+            "queries_per_request": 4,
+            "query_time_ms": 50,
+            "queries_per_second_per_vcpu": 1000,
+            "read_query_share": 0.9,
+            "storage_kib_per_user": 25,
+            "hot_data_share": 1.0,
+            "client_connections_per_application_vcpu": 5,
+        },
         **overrides,
     }
     return DatabaseConfig.model_validate_json(json.dumps(values), strict=True)

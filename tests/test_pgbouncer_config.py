@@ -118,7 +118,7 @@ def test_rejects_image_not_pinned_by_digest(image: str) -> None:
 
 def test_rejects_replicas_outside_the_autoscaler_range() -> None:
     assert problems(scale_with(replicas=7)) == [
-        "Pulumi.test.yaml: scaleplan:pgbouncer.replicas: must be between autoscaling.min_replicas 2 and "
+        "Pulumi.test.yaml: scaleplan:pgbouncer.replicas: must be between autoscaling.min_replicas 3 and "
         "autoscaling.max_replicas 6 (got 7)"
     ]
 

@@ -27,6 +27,12 @@ from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.usage import UsageConfig
 from infra.observability.recovery import assess_recovery
+from infra.data_tier_capacity import (
+    Requirement,
+    cache_requirement,
+    database_requirements,
+    pgbouncer_requirements,
+)
 from infra.pgbouncer.budget import budget_problems
 from infra.platform.autoscaling import autoscaling_problems
 
@@ -216,4 +222,32 @@ class PhaseConfig(ConfigModel):
         if problems:
             path, message = problems[0]
             raise field_error(f"eks.application.autoscaling.{path}", message)
+        return self
+
+    def data_tier_requirements(self) -> list[Requirement]:
+        """What the peak needs of PostgreSQL, the cache and PgBouncer, against what this phase has."""
+        vcpus = self.compute.max_application_vcpus()
+        sizing = self.database.sizing
+        requirements = database_requirements(
+            self.capacity, self.database, application_vcpus=vcpus, pooled=self.pgbouncer is not None
+        )
+        requirements.append(cache_requirement(self.capacity, self.cache))
+        if self.pgbouncer is not None:
+            requirements.extend(
+                pgbouncer_requirements(
+                    self.capacity,
+                    self.pgbouncer,
+                    read_query_share=sizing.read_query_share,
+                    read_replicas=self.database.read_replica_count,
+                    application_vcpus=vcpus,
+                    client_connections_per_application_vcpu=sizing.client_connections_per_application_vcpu,
+                )
+            )
+        return requirements
+
+    @model_validator(mode="after")
+    def _data_tier_carries_peak(self) -> PhaseConfig:
+        for requirement in self.data_tier_requirements():
+            if not requirement.passes:
+                raise field_error(requirement.key, requirement.problem())
         return self

@@ -13,6 +13,7 @@ from infra.catalog.versions import ELASTICACHE_ENGINE_VERSIONS_FILE, elasticache
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.network import LOG_RETENTION_DAYS
+from infra.config.sizing import CacheSizing
 from infra.config.windows import DailyWindow, WeeklyWindow, windows_overlap
 
 MAX_NODES_PER_CLUSTER = 90
@@ -65,6 +66,8 @@ class CacheConfig(ConfigModel):
     cluster_mode: ClusterMode
     shards: Annotated[int, Field(ge=1, le=90)]
     replicas_per_shard: Annotated[int, Field(ge=0, le=5)]
+    sizing: CacheSizing
+    """The working set; node memory x shards is checked against the phase's peak with it."""
     require_multi_az: bool = True
     """Every shard must have a replica in another AZ to fail over to. Set false only where
     losing the cache in an AZ outage is an accepted risk."""

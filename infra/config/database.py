@@ -12,6 +12,7 @@ from infra.catalog.versions import RDS_POSTGRESQL_VERSIONS_FILE, listed, rds_pos
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.network import LOG_RETENTION_DAYS
+from infra.config.sizing import DatabaseSizing
 from infra.config.windows import (
     DailyWindow,
     WeeklyWindow,
@@ -55,6 +56,9 @@ class DatabaseConfig(ConfigModel):
     """Storage autoscaling ceiling."""
     multi_az: bool
     read_replica_count: Annotated[int, Field(ge=0, le=5)]
+    sizing: DatabaseSizing
+    """What a request asks of PostgreSQL; the class, replicas and storage are checked against
+    the phase's peak with it (infra/data_tier_capacity.py)."""
     require_multi_az: bool = True
     """This phase may not run a single-AZ primary. Set false only where a single AZ is an
     accepted risk (a phase whose budget cannot carry a standby)."""

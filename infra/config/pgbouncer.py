@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
+from infra.config.sizing import PgBouncerSizing
 
 IMAGE_BY_DIGEST = re.compile(
     r"^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?"  # registry/repository
@@ -147,6 +148,8 @@ class PgBouncerConfig(ConfigModel):
     server_lifetime_seconds: Annotated[int, Field(ge=60, le=86_400)]
     server_idle_timeout_seconds: Seconds
     read_only_pool: ReadOnlyPoolConfig | None = None
+    sizing: PgBouncerSizing
+    """Transactions per request and their length; the pools are checked against the peak with it."""
     """Pool to the read replicas; ``None`` when the database has none."""
     resources: ResourcesConfig
     server_tls_mode: ServerTlsMode = ServerTlsMode.VERIFY_FULL

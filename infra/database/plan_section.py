@@ -1,4 +1,5 @@
-"""The plan's data tier section: PostgreSQL and cache sizing as declared, with connection budget."""
+"""The plan's data tier section: PostgreSQL and cache sizing as declared, the connection budget, and
+whether each tier carries the phase's peak (infra/data_tier_capacity.py)."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
     """The PostgreSQL primary and replicas, and the cache, as the program declared them.
 
     Fails when the declared resources disagree with the stack file (a class, a replica count
-    or a shard count lost on the way), since the plan would then misreport the phase.
+    or a shard count lost on the way), since the plan would then misreport the phase, or when a
+    tier cannot carry the peak (the config validator already refuses such a file).
     """
     database, cache = config.database, config.cache
     instances = [r for r in run.of_type(INSTANCE) if r.name.startswith("database-")]
@@ -111,6 +113,8 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
         )
 
     budget = database.connection_budget()
+    requirements = config.data_tier_requirements()
+    problems.extend(requirement.problem() for requirement in requirements if not requirement.passes)
     notes = [
         f"PostgreSQL {database.engine_version} ({database.parameter_group_family}): max_connections "
         f"{budget.max_connections} from {database.instance.memory_gib} GiB, {budget.reserved} reserved, "
@@ -120,6 +124,10 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
         f"cache: {cache.node_count} nodes, {cache.shards * cache.node.memory_gib:.2f} GiB of data memory, "
         f"{cache.maxmemory_policy.value}, TLS required, AUTH token in Secrets Manager",
         *_pgbouncer_budget_notes(config, budget),
+        *(
+            f"carries the peak{'' if requirement.passes else ': NO'}: {requirement.line()}"
+            for requirement in requirements
+        ),
         *problems,
     ]
     return Section(
@@ -133,6 +141,17 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
             "read_replicas": database.read_replica_count,
             "max_connections": budget.max_connections,
             "cache_nodes": cache.node_count,
+            "sizing": [
+                {
+                    "key": f"scaleplan:{requirement.key}",
+                    "what": requirement.what,
+                    "needed": round(requirement.needed, 4),
+                    "available": round(requirement.available, 4),
+                    "unit": requirement.unit,
+                    "passes": requirement.passes,
+                }
+                for requirement in requirements
+            ],
             "detail": {
                 "database": {
                     "vcpus": database.instance.vcpus,

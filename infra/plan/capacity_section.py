@@ -12,8 +12,9 @@ from infra.plan.sections import Cell, Section, register
 def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
     """Users to peak requests per second to vCPUs, against what the compute config can reach.
 
-    Fails when the compute at its maximum sizes cannot serve the peak with the headroom; the
-    config validator already refuses such a file, so this guards the report, not the user.
+    Fails when the compute at its maximum sizes cannot serve the peak with the headroom, or the
+    data tier cannot carry it; the config validator already refuses such a file, so this guards
+    the report, not the user.
     """
     capacity = config.capacity
     load = demand(capacity)
@@ -47,17 +48,33 @@ def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
         ],
         ["available vCPUs", check.available_vcpus, "application compute at maximum sizes"],
     ]
+    # The data tier, from the same peak (the data tier section shows the arithmetic).
+    requirements = config.data_tier_requirements()
+    rows.extend(
+        [
+            f"{requirement.what} needed / available",
+            requirement.needed_of_available(),
+            f"scaleplan:{requirement.key}",
+        ]
+        for requirement in requirements
+    )
+    short = [requirement for requirement in requirements if not requirement.passes]
     verdict = (
         f"compute covers the peak: {check.available_vcpus} vCPUs available for {check.required_vcpus} required"
         if check.passes
         else f"compute is {check.shortfall_vcpus} vCPUs short of the {check.required_vcpus} the peak needs"
     )
+    data_verdict = (
+        f"the data tier carries the peak: {len(requirements)} figures checked"
+        if not short
+        else "the data tier cannot carry the peak: " + "; ".join(requirement.figures() for requirement in short)
+    )
     return Section(
         title="Capacity",
         columns=("figure", "value", "from"),
         rows=rows,
-        notes=[verdict],
-        failed=not check.passes,
+        notes=[verdict, data_verdict],
+        failed=not check.passes or bool(short),
         data={
             "users_max": capacity.users_max,
             "daily_active_users": round(load.daily_active_users, 1),
@@ -67,5 +84,6 @@ def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
             "required_vcpus": check.required_vcpus,
             "available_vcpus": check.available_vcpus,
             "shortfall_vcpus": check.shortfall_vcpus,
+            "data_tier_short": [requirement.what for requirement in short],
         },
     )
