@@ -107,8 +107,8 @@ def expected_keys(phase: str) -> set[str]:
     # foundation: 10 + group 2 + primary 7 + 2 nodes x 5
     # growth: 10 + pools 2 x 2 + primary 7 + 2 nodes x 5 (EKS runs the app: no group)
     # scale: 10 + pools 2 x 2 + primary 7 + 1 replica x 9 + 4 nodes x 5
-    # optimize: 10 + pools 2 x 2 + primary 7 + 2 replicas x 9 + 6 nodes x 5
-    [("foundation", 29), ("growth", 31), ("scale", 50), ("optimize", 69)],
+    # optimize: 10 + pools 2 x 2 + primary 7 + 2 replicas x 9 + 4 nodes x 5
+    [("foundation", 29), ("growth", 31), ("scale", 50), ("optimize", 59)],
 )
 def test_exact_alarm_set_follows_what_the_phase_runs(phase: str, count: int) -> None:
     found = alarms(phase)
