@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 import pulumi_kubernetes as k8s
 
-from infra.cache.component import Cache, CacheArgs
+from infra.cache.component import Cache, CacheArgs, auth_token_secret_name
 from infra.capacity import demand
 from infra.compute.asg import ApplicationAutoScaling, ApplicationAutoScalingArgs
 from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
@@ -28,6 +28,7 @@ from infra.compute.security_groups import ApplicationSecurityGroups, Application
 from infra.compute.sizing import desired_sizes
 from infra.config import PhaseConfig
 from infra.config.cache import ClusterMode
+from infra.config.secrets import DEFAULT_REFRESH_SECONDS, credential_key
 from infra.database.component import Postgres, PostgresArgs
 from infra.edge.component import Edge, EdgeArgs
 from infra.edge.origin import load_balancer_ingress
@@ -42,7 +43,9 @@ from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
 from infra.platform.component import Platform, PlatformArgs
 from infra.platform.provider import kubernetes_provider
 from infra.providers import aws_provider
-from infra.tagging import standard_tags
+from infra.secrets.component import ApplicationSecrets, ApplicationSecretsArgs
+from infra.secrets.kubernetes import ApplicationSecretsSync, ApplicationSecretsSyncArgs
+from infra.tagging import kubernetes_labels, standard_tags
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,19 @@ class Phase:
     """Present when the stack file has ``scaleplan:eks``."""
     pgbouncer: PgBouncer | None = None
     """Present when the stack file has ``scaleplan:pgbouncer`` (which requires ``scaleplan:eks``)."""
+    secrets: ApplicationSecrets | None = None
+    """Present when the stack file has ``scaleplan:secrets``."""
+    secrets_sync: ApplicationSecretsSync | None = None
+    """External Secrets copies of the application's secrets, on EKS."""
+
+
+@dataclass(frozen=True)
+class ApplicationAccess:
+    """What the application's role (instance profile or IRSA) may read: these secrets, by name,
+    decrypted with these keys through Secrets Manager only."""
+
+    secret_names: tuple[str, ...]
+    kms_key_arns: tuple[pulumi.Output[str], ...]
 
 
 def former_volumes_keys() -> list[pulumi.Alias]:
@@ -130,10 +146,32 @@ def build_phase(config: PhaseConfig) -> Phase:
                     via_services=[f"ec2.{env.region}.amazonaws.com"],
                     former_names=former_volumes_keys(),
                 ),
+                KeyPurpose(name="secrets", description="The application's Secrets Manager secrets"),
             ],
             tags=tags,
         ),
         opts=on_aws,
+    )
+    app_secrets = None
+    if config.secrets is not None:
+        app_secrets = ApplicationSecrets(
+            "app-secrets",
+            ApplicationSecretsArgs(
+                config=config.secrets,
+                environment=env.name,
+                prefix=config.application_secrets_prefix(),
+                kms_key_arn=keys.keys["secrets"].arn,
+                tags=tags,
+            ),
+            opts=on_aws,
+        )
+    # The application reads its own credentials and the cache's AUTH token, nothing else.
+    access = ApplicationAccess(
+        secret_names=(
+            *(credential.name for credential in (config.secrets.credentials if config.secrets else [])),
+            auth_token_secret_name(env.name),
+        ),
+        kms_key_arns=(keys.keys["secrets"].arn, keys.keys["cache"].arn),
     )
     network = Network(
         "network",
@@ -172,6 +210,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         tags=tags,
         aws_default=aws_default,
         node_security_group_ids=[security_groups.app_security_group_id],
+        access=access,
     )
 
     request_path = _build_request_path(
@@ -184,6 +223,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         volumes_kms_key_arn=keys.keys["volumes"].arn,
         tags=tags,
         on_aws=on_aws,
+        access=access,
     )
 
     # Security groups allowed into the data tier (PostgreSQL 5432, cache 6379), by stable name:
@@ -257,6 +297,31 @@ def build_phase(config: PhaseConfig) -> Phase:
         )
         pulumi.export("pgbouncer_hosts", pgbouncer.service_hosts)
 
+    secrets_sync = None
+    if kubernetes is not None and pgbouncer is not None:
+        prefix = config.application_secrets_prefix()
+        secrets_sync = ApplicationSecretsSync(
+            "app-secrets-sync",
+            ApplicationSecretsSyncArgs(
+                region=env.region,
+                namespace=kubernetes.platform.application_namespace,
+                service_account=kubernetes.platform.application_service_account,
+                secrets={
+                    (credential_key(name, prefix) if name.startswith(prefix) else credential_key(name, "")): name
+                    for name in access.secret_names
+                },
+                refresh_interval_seconds=(
+                    config.secrets.refresh_interval_seconds if config.secrets else DEFAULT_REFRESH_SECONDS
+                ),
+                labels=kubernetes_labels(tags),
+            ),
+            # The operator's release installs the external-secrets.io CRDs the store and secrets are.
+            opts=pulumi.ResourceOptions(
+                provider=kubernetes.provider,
+                depends_on=[pgbouncer.external_secrets_release, kubernetes.platform],
+            ),
+        )
+
     # After everything it watches: alarms name the load balancer, groups, database and cache.
     operations = _build_operations(
         config,
@@ -308,6 +373,8 @@ def build_phase(config: PhaseConfig) -> Phase:
         request_path=request_path,
         kubernetes=kubernetes,
         pgbouncer=pgbouncer,
+        secrets=app_secrets,
+        secrets_sync=secrets_sync,
     )
 
 
@@ -321,6 +388,7 @@ def _build_kubernetes(
     tags: dict[str, str],
     aws_default: aws.Provider,
     node_security_group_ids: Sequence[pulumi.Input[str]] = (),
+    access: ApplicationAccess | None = None,
 ) -> Kubernetes | None:
     """The EKS cluster, its node pools, add-ons and in-cluster platform, when the phase has one.
 
@@ -389,6 +457,8 @@ def _build_kubernetes(
             cluster_name=cluster_physical_name(env.name),
             vpc_id=network.vpc_id,
             oidc=cluster.oidc,
+            readable_secret_names=access.secret_names if access else (),
+            secrets_kms_key_arns=access.kms_key_arns if access else (),
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(providers=[aws_default, provider], depends_on=[node_pools, addons]),
@@ -409,6 +479,7 @@ def _build_request_path(
     volumes_kms_key_arn: pulumi.Output[str],
     tags: dict[str, str],
     on_aws: pulumi.ResourceOptions,
+    access: ApplicationAccess | None = None,
 ) -> RequestPath:
     """The ALB always; the Auto Scaling group when the stack file has one. On EKS the ip
     target groups are bound to the application's Services (TargetGroupBinding)."""
@@ -463,7 +534,9 @@ def _build_request_path(
                 target_group_arn_suffixes=load_balancer.target_group_arn_suffixes[TargetType.INSTANCE],
                 logs_kms_key_arn=logs_kms_key_arn,
                 volumes_kms_key_arn=volumes_kms_key_arn,
-                secret_name_prefix=physical_name(env.name, "app", service=Service.SECRET),
+                secret_name_prefix=config.application_secrets_prefix(),
+                readable_secret_names=access.secret_names if access else (),
+                secrets_kms_key_arns=access.kms_key_arns if access else (),
                 tags=tags,
             ),
             opts=on_aws,

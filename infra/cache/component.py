@@ -42,6 +42,11 @@ def _connection_document(host: str, port: int, token: str, cluster_mode: str) ->
     return json.dumps({"host": host, "port": port, "tls": True, "auth_token": token, "cluster_mode": cluster_mode})
 
 
+def auth_token_secret_name(environment: str) -> str:
+    """Secrets Manager name of the cache's endpoint and AUTH token (``ftw-prod-cache/auth-token``)."""
+    return physical_name(environment, "cache/auth-token", service=Service.SECRET)
+
+
 class Cache(pulumi.ComponentResource):
     """An ElastiCache replication group with cluster mode, shards and replicas from the config.
 
@@ -140,7 +145,7 @@ class Cache(pulumi.ComponentResource):
             min_numeric=4,
             opts=child,
         )
-        secret_name = physical_name(env, "cache/auth-token", service=Service.SECRET)
+        secret_name = auth_token_secret_name(env)
         secret = aws.secretsmanager.Secret(
             f"{name}-auth-token-secret",
             name=secret_name,

@@ -18,6 +18,7 @@ from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only, i
 from infra.config.compute import AutoScalingGroupConfig, ScalingConfig, is_ecr_image
 from infra.config.load_balancer import Slot
 from infra.naming import Service, physical_name
+from infra.secrets.policy import secret_reader_statements
 from infra.tagging import with_name
 
 SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
@@ -168,19 +169,17 @@ def instance_policy(
     *,
     account_id: str,
     region: str,
-    secret_name_prefix: str,
+    secret_names: Sequence[str],
     log_group_arn: str,
     images: Sequence[str],
-    secrets_kms_key_arn: str | None,
+    secrets_kms_key_arns: Sequence[str],
 ) -> str:
-    """What the instances may do beyond SSM: read their own secrets, write their logs, pull their images."""
+    """What the instances may do beyond SSM: read exactly their own secrets (decrypting them
+    only through Secrets Manager), write their logs, pull their images."""
     statements: list[dict[str, object]] = [
-        {
-            "Sid": "ReadOwnSecrets",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secret_name_prefix}/*",
-        },
+        *secret_reader_statements(
+            region=region, account_id=account_id, secret_names=secret_names, kms_key_arns=secrets_kms_key_arns
+        ),
         {
             "Sid": "WriteOwnLogs",
             "Effect": "Allow",
@@ -188,16 +187,6 @@ def instance_policy(
             "Resource": [log_group_arn, f"{log_group_arn}:*"],
         },
     ]
-    if secrets_kms_key_arn is not None:
-        statements.append(
-            {
-                "Sid": "DecryptOwnSecrets",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": secrets_kms_key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-            }
-        )
     repositories = sorted({_ecr_repository_arn(image) for image in images if is_ecr_image(image)})
     if repositories:
         statements += [
@@ -221,16 +210,16 @@ def _ecr_repository_arn(image: str) -> str:
 
 
 def _instance_policy_for(
-    values: Sequence[str | None], *, region: str, secret_name_prefix: str, images: Sequence[str]
+    values: Sequence[str], *, region: str, secret_names: Sequence[str], images: Sequence[str]
 ) -> str:
-    account_id, log_group_arn, secrets_key = values
+    account_id, log_group_arn, *secrets_keys = values
     return instance_policy(
-        account_id=str(account_id),
+        account_id=account_id,
         region=region,
-        secret_name_prefix=secret_name_prefix,
-        log_group_arn=str(log_group_arn),
+        secret_names=secret_names,
+        log_group_arn=log_group_arn,
         images=images,
-        secrets_kms_key_arn=secrets_key,
+        secrets_kms_key_arns=secrets_keys,
     )
 
 
@@ -257,9 +246,11 @@ class ApplicationAutoScalingArgs:
     volumes_kms_key_arn: pulumi.Input[str]
     """CMK of the instances' root volumes (the platform's ``volumes`` key, which EKS nodes use too)."""
     secret_name_prefix: str
-    """Instances may read secrets named ``<prefix>/...`` and nothing else."""
-    secrets_kms_key_arn: pulumi.Input[str] | None = None
-    """CMK of those secrets, if not the AWS-managed one: decrypt is allowed only via Secrets Manager."""
+    """Where the application finds its secrets (``APP_SECRETS_PREFIX`` in the container)."""
+    readable_secret_names: Sequence[str] = ()
+    """The secrets the instances may read, by name, and nothing else."""
+    secrets_kms_key_arns: Sequence[pulumi.Input[str]] = ()
+    """CMKs of those secrets: decrypt is allowed only via Secrets Manager, for those secrets."""
     tags: Mapping[str, str]
 
 
@@ -327,11 +318,11 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(args.account_id, log_group.arn, args.secrets_kms_key_arn).apply(
+            policy=pulumi.Output.all(args.account_id, log_group.arn, *args.secrets_kms_key_arns).apply(
                 functools.partial(
                     _instance_policy_for,
                     region=args.region,
-                    secret_name_prefix=args.secret_name_prefix,
+                    secret_names=list(args.readable_secret_names),
                     images=list(cfg.container.images.values()),
                 )
             ),

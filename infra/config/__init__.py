@@ -25,7 +25,9 @@ from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NetworkConfig
 from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
+from infra.config.secrets import SecretsConfig
 from infra.config.usage import UsageConfig
+from infra.naming import Service, physical_name
 from infra.observability.recovery import assess_recovery
 from infra.data_tier_capacity import (
     Requirement,
@@ -59,6 +61,32 @@ class PhaseConfig(ConfigModel):
     """The connection pooler on EKS; absent where the application connects to RDS directly."""
     operations: OperationsConfig
     """Alarm levels (warning, critical) of the signals watched, and the budget's scope."""
+    secrets: SecretsConfig | None = None
+    """The application's named credentials (Secrets Manager secrets; values put in out of band)."""
+
+    def application_secrets_prefix(self) -> str:
+        """Secrets Manager name prefix of the application's own secrets: the EKS service
+        account's when the phase has a cluster, else ``<environment>-app/``, which the Auto
+        Scaling group's instances read."""
+        if self.eks is not None:
+            return self.eks.application.secrets_prefix
+        return physical_name(self.environment.name, "app", service=Service.SECRET) + "/"
+
+    @model_validator(mode="after")
+    def _secrets_fit_the_application(self) -> PhaseConfig:
+        if self.secrets is None:
+            return self
+        problems = self.secrets.outside_prefix(self.application_secrets_prefix())
+        if problems:
+            path, message = problems[0]
+            raise field_error(f"secrets.{path}", message)
+        if self.eks is not None and self.pgbouncer is None:
+            raise field_error(
+                "secrets",
+                "reach the application's pods through External Secrets, which scaleplan:pgbouncer installs; "
+                "this phase has a cluster but no scaleplan:pgbouncer",
+            )
+        return self
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> PhaseConfig:

@@ -125,6 +125,8 @@ class PgBouncer(pulumi.ComponentResource):
     """In-cluster DNS name of each pool's Service, by role (``rw``, ``ro``)."""
     credentials_role_arn: pulumi.Output[str]
     """The IRSA role External Secrets assumes to read the master secret."""
+    external_secrets_release: k8s.helm.v3.Release
+    """The External Secrets operator (and its CRDs): other namespaces' stores depend on it."""
 
     def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:database:PgBouncer", name, None, opts)
@@ -162,6 +164,7 @@ class PgBouncer(pulumi.ComponentResource):
             values={"installCRDs": True},
             opts=on_k8s,
         )
+        self.external_secrets_release = external_secrets
         reloader = k8s.helm.v3.Release(
             f"{name}-reloader",
             name="reloader",

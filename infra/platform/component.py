@@ -82,8 +82,10 @@ class PlatformArgs:
     """Physical cluster name (known before deployment: chart values and IAM scopes embed it)."""
     vpc_id: pulumi.Input[str]
     oidc: ClusterOidc
+    readable_secret_names: Sequence[str] = ()
+    """The secrets the application's role may read, by name, and nothing else."""
     secrets_kms_key_arns: Sequence[pulumi.Input[str]] = ()
-    """CMKs of the application's secrets; the application may decrypt through Secrets Manager."""
+    """CMKs of those secrets; the application may decrypt them through Secrets Manager only."""
     tags: Mapping[str, str]
 
 
@@ -161,9 +163,14 @@ class Platform(pulumi.ComponentResource):
                 environment=args.environment,
                 namespace=app.namespace,
                 service_account=app.service_account,
+                # No statement, no policy: IAM refuses an empty one.
                 policy_json=pulumi.Output.all(account_id, *args.secrets_kms_key_arns).apply(
-                    functools.partial(_application_policy, prefix=app.secrets_prefix, region=args.region)
-                ),
+                    functools.partial(
+                        _application_policy, secret_names=list(args.readable_secret_names), region=args.region
+                    )
+                )
+                if args.readable_secret_names
+                else None,
                 tags=args.tags,
             ),
             parent=self,
@@ -224,6 +231,6 @@ def _autoscaler_policy(account_id: str, *, cluster_name: str, region: str) -> st
     return cluster_autoscaler_policy(cluster_name, region, account_id)
 
 
-def _application_policy(values: list[str], *, prefix: str, region: str) -> str:
+def _application_policy(values: list[str], *, secret_names: list[str], region: str) -> str:
     account_id, *key_arns = values
-    return application_policy(prefix, region, account_id, key_arns)
+    return application_policy(region, account_id, secret_names, key_arns)

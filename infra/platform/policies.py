@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 from infra.compute.node_pools import autoscaler_tags
+from infra.secrets.policy import secret_reader_statements
 
 
 def _document(statements: list[dict[str, object]]) -> str:
@@ -267,28 +268,16 @@ def aws_load_balancer_controller_policy() -> str:
     )
 
 
-def application_policy(secrets_prefix: str, region: str, account_id: str, kms_key_arns: Sequence[str] = ()) -> str:
-    """The application reads the secrets under its own prefix, and nothing else.
+def application_policy(
+    region: str, account_id: str, secret_names: Sequence[str], kms_key_arns: Sequence[str] = ()
+) -> str:
+    """The application reads exactly ``secret_names``, and nothing else.
 
     ``kms_key_arns`` are the CMKs those secrets are encrypted with; decrypting is allowed only
-    through Secrets Manager.
+    through Secrets Manager and only for those secrets.
     """
-    statements: list[dict[str, object]] = [
-        {
-            "Sid": "ReadOwnSecrets",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": f"arn:aws:secretsmanager:{region}:{account_id}:secret:{secrets_prefix}*",
-        }
-    ]
-    if kms_key_arns:
-        statements.append(
-            {
-                "Sid": "DecryptOwnSecrets",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": list(kms_key_arns),
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-            }
+    return _document(
+        secret_reader_statements(
+            region=region, account_id=account_id, secret_names=secret_names, kms_key_arns=kms_key_arns
         )
-    return _document(statements)
+    )
