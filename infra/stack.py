@@ -152,27 +152,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         ),
         opts=on_aws,
     )
-    app_secrets = None
-    if config.secrets is not None:
-        app_secrets = ApplicationSecrets(
-            "app-secrets",
-            ApplicationSecretsArgs(
-                config=config.secrets,
-                environment=env.name,
-                prefix=config.application_secrets_prefix(),
-                kms_key_arn=keys.keys["secrets"].arn,
-                tags=tags,
-            ),
-            opts=on_aws,
-        )
-    # The application reads its own credentials and the cache's AUTH token, nothing else.
-    access = ApplicationAccess(
-        secret_names=(
-            *(credential.name for credential in (config.secrets.credentials if config.secrets else [])),
-            auth_token_secret_name(env.name),
-        ),
-        kms_key_arns=(keys.keys["secrets"].arn, keys.keys["cache"].arn),
-    )
+    app_secrets, access = _build_application_secrets(config, keys, tags=tags, on_aws=on_aws)
     network = Network(
         "network",
         NetworkArgs(
@@ -297,30 +277,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         )
         pulumi.export("pgbouncer_hosts", pgbouncer.service_hosts)
 
-    secrets_sync = None
-    if kubernetes is not None and pgbouncer is not None:
-        prefix = config.application_secrets_prefix()
-        secrets_sync = ApplicationSecretsSync(
-            "app-secrets-sync",
-            ApplicationSecretsSyncArgs(
-                region=env.region,
-                namespace=kubernetes.platform.application_namespace,
-                service_account=kubernetes.platform.application_service_account,
-                secrets={
-                    (credential_key(name, prefix) if name.startswith(prefix) else credential_key(name, "")): name
-                    for name in access.secret_names
-                },
-                refresh_interval_seconds=(
-                    config.secrets.refresh_interval_seconds if config.secrets else DEFAULT_REFRESH_SECONDS
-                ),
-                labels=kubernetes_labels(tags),
-            ),
-            # The operator's release installs the external-secrets.io CRDs the store and secrets are.
-            opts=pulumi.ResourceOptions(
-                provider=kubernetes.provider,
-                depends_on=[pgbouncer.external_secrets_release, kubernetes.platform],
-            ),
-        )
+    secrets_sync = _sync_application_secrets(config, access, kubernetes, pgbouncer, tags=tags)
 
     # After everything it watches: alarms name the load balancer, groups, database and cache.
     operations = _build_operations(
@@ -364,6 +321,7 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("media_cdn_hostname", edge.media_hostname)
     pulumi.export("app_hostnames", edge.app_hostnames)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
+    _export_access(config, request_path, kubernetes, app_secrets, cache=cache, edge=edge)
     pulumi.export("required_vcpus", load.required_vcpus)
     return Phase(
         keys=keys,
@@ -376,6 +334,98 @@ def build_phase(config: PhaseConfig) -> Phase:
         secrets=app_secrets,
         secrets_sync=secrets_sync,
     )
+
+
+def _build_application_secrets(
+    config: PhaseConfig, keys: PlatformKeys, *, tags: dict[str, str], on_aws: pulumi.ResourceOptions
+) -> tuple[ApplicationSecrets | None, ApplicationAccess]:
+    """The configured credentials' secrets, and what the application's role may read: those
+    and the cache's AUTH token, nothing else."""
+    env = config.environment
+    app_secrets = None
+    if config.secrets is not None:
+        app_secrets = ApplicationSecrets(
+            "app-secrets",
+            ApplicationSecretsArgs(
+                config=config.secrets,
+                environment=env.name,
+                prefix=config.application_secrets_prefix(),
+                kms_key_arn=keys.keys["secrets"].arn,
+                tags=tags,
+            ),
+            opts=on_aws,
+        )
+    access = ApplicationAccess(
+        secret_names=(
+            *(credential.name for credential in (config.secrets.credentials if config.secrets else [])),
+            auth_token_secret_name(env.name),
+        ),
+        kms_key_arns=(keys.keys["secrets"].arn, keys.keys["cache"].arn),
+    )
+    return app_secrets, access
+
+
+def _sync_application_secrets(
+    config: PhaseConfig,
+    access: ApplicationAccess,
+    kubernetes: Kubernetes | None,
+    pgbouncer: PgBouncer | None,
+    *,
+    tags: dict[str, str],
+) -> ApplicationSecretsSync | None:
+    """On EKS, every secret the application reads, as a Secret in its namespace (External Secrets)."""
+    if kubernetes is None or pgbouncer is None:
+        return None
+    prefix = config.application_secrets_prefix()
+    return ApplicationSecretsSync(
+        "app-secrets-sync",
+        ApplicationSecretsSyncArgs(
+            region=config.environment.region,
+            namespace=kubernetes.platform.application_namespace,
+            service_account=kubernetes.platform.application_service_account,
+            # ``openai`` for ``ftw-prod-app/openai``; the cache's ``ftw-prod-cache-auth-token``.
+            secrets={
+                credential_key(name, prefix if name.startswith(prefix) else ""): name for name in access.secret_names
+            },
+            refresh_interval_seconds=(
+                config.secrets.refresh_interval_seconds if config.secrets else DEFAULT_REFRESH_SECONDS
+            ),
+            labels=kubernetes_labels(tags),
+        ),
+        # The operator's release installs the external-secrets.io CRDs the store and secrets are.
+        opts=pulumi.ResourceOptions(
+            provider=kubernetes.provider,
+            depends_on=[pgbouncer.external_secrets_release, kubernetes.platform],
+        ),
+    )
+
+
+def _export_access(
+    config: PhaseConfig,
+    request_path: RequestPath,
+    kubernetes: Kubernetes | None,
+    app_secrets: ApplicationSecrets | None,
+    *,
+    cache: Cache,
+    edge: Edge,
+) -> None:
+    """What a user needs after `pulumi up` to reach and configure the application."""
+    env = config.environment
+    if kubernetes is not None:
+        pulumi.export("application_role_arn", kubernetes.platform.application_role_arn)
+        pulumi.export("kubeconfig_command", kubeconfig_command(cluster_physical_name(env.name), env.region))
+    elif request_path.auto_scaling is not None:
+        pulumi.export("application_role_arn", request_path.auto_scaling.instance_role_arn)
+    if app_secrets is not None:
+        pulumi.export("application_secret_arns", app_secrets.arns)
+    pulumi.export("cache_auth_token_secret_arn", cache.auth_token_secret_arn)
+    pulumi.export("bucket_names", edge.bucket_names)
+
+
+def kubeconfig_command(cluster_name: str, region: str) -> str:
+    """The command that writes a kubeconfig entry for the cluster (it needs the AWS CLI and EKS
+    access for the caller; the token is fetched per call, never stored)."""
+    return f"aws eks update-kubeconfig --name {cluster_name} --region {region}"
 
 
 def _build_kubernetes(

@@ -143,6 +143,9 @@ class Cache(pulumi.ComponentResource):
             min_lower=4,
             min_upper=4,
             min_numeric=4,
+            # A new generation is a new token. Generation 1 has no keeper, so that environments
+            # created before the field existed keep the token they have (keepers force a new one).
+            keepers={"generation": str(cfg.auth_token_generation)} if cfg.auth_token_generation > 1 else None,
             opts=child,
         )
         secret_name = auth_token_secret_name(env)
@@ -189,6 +192,9 @@ class Cache(pulumi.ComponentResource):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=auth_token.result,
+            # A changed token is added next to the current one, so connected clients and those
+            # still holding the old token keep working; dropping the old one is a separate SET.
+            auth_token_update_strategy="ROTATE",
             auto_minor_version_upgrade=True,
             snapshot_retention_limit=cfg.snapshot_retention_days,
             snapshot_window=cfg.snapshot_window,

@@ -76,6 +76,10 @@ class CacheConfig(ConfigModel):
     snapshot_window: DailyWindow = "05:00-06:00"
     maintenance_window: WeeklyWindow = "sun:06:30-sun:07:30"
     slow_log_retention_days: int = 30
+    auth_token_generation: Annotated[int, Field(ge=1)] = 1
+    """Raise by one to issue a new AUTH token: ElastiCache then accepts both the old and the new
+    token (``ROTATE``) until the old one is dropped with ``SET`` (docs/data-tier.md, "Rotating
+    the cache AUTH token"). 1 is the token an environment was created with."""
 
     @model_validator(mode="after")
     def _known_node_type_and_version(self) -> CacheConfig:

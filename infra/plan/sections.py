@@ -50,6 +50,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "infra.cost.section",
     "infra.policy.section",
     "infra.plan.support_section",
+    "infra.plan.outputs_section",
     "infra.plan.readiness_section",
 )
 """Modules that register a builder, in report order. Each concern adds its module here with
