@@ -132,7 +132,12 @@ def build_phase(config: PhaseConfig) -> Phase:
                     name="database",
                     description="RDS PostgreSQL storage, master password, Performance Insights, backup vault",
                 ),
-                KeyPurpose(name="cache", description="ElastiCache data, snapshots and the AUTH token secret"),
+                # Also every secret the application reads: one key to grant, each grant scoped to
+                # its secrets by encryption context, and no second $1/month key.
+                KeyPurpose(
+                    name="cache",
+                    description="ElastiCache data and snapshots, and the application's secrets",
+                ),
                 KeyPurpose(
                     name="alerts",
                     description="SNS alerts topic (CloudWatch alarms and AWS Budgets publish to it)",
@@ -146,7 +151,6 @@ def build_phase(config: PhaseConfig) -> Phase:
                     via_services=[f"ec2.{env.region}.amazonaws.com"],
                     former_names=former_volumes_keys(),
                 ),
-                KeyPurpose(name="secrets", description="The application's Secrets Manager secrets"),
             ],
             tags=tags,
         ),
@@ -350,7 +354,7 @@ def _build_application_secrets(
                 config=config.secrets,
                 environment=env.name,
                 prefix=config.application_secrets_prefix(),
-                kms_key_arn=keys.keys["secrets"].arn,
+                kms_key_arn=keys.keys["cache"].arn,
                 tags=tags,
             ),
             opts=on_aws,
@@ -360,7 +364,7 @@ def _build_application_secrets(
             *(credential.name for credential in (config.secrets.credentials if config.secrets else [])),
             auth_token_secret_name(env.name),
         ),
-        kms_key_arns=(keys.keys["secrets"].arn, keys.keys["cache"].arn),
+        kms_key_arns=(keys.keys["cache"].arn,),
     )
     return app_secrets, access
 
@@ -391,12 +395,10 @@ def _sync_application_secrets(
                 config.secrets.refresh_interval_seconds if config.secrets else DEFAULT_REFRESH_SECONDS
             ),
             labels=kubernetes_labels(tags),
+            # The operator's release installs the external-secrets.io CRDs the store and secrets are.
+            depends_on=[pgbouncer.external_secrets_release],
         ),
-        # The operator's release installs the external-secrets.io CRDs the store and secrets are.
-        opts=pulumi.ResourceOptions(
-            provider=kubernetes.provider,
-            depends_on=[pgbouncer.external_secrets_release, kubernetes.platform],
-        ),
+        opts=pulumi.ResourceOptions(provider=kubernetes.provider),
     )
 
 
@@ -584,7 +586,7 @@ def _build_request_path(
                 target_group_arn_suffixes=load_balancer.target_group_arn_suffixes[TargetType.INSTANCE],
                 logs_kms_key_arn=logs_kms_key_arn,
                 volumes_kms_key_arn=volumes_kms_key_arn,
-                secret_name_prefix=config.application_secrets_prefix(),
+                secret_name_prefix=physical_name(env.name, "app", service=Service.SECRET),
                 readable_secret_names=access.secret_names if access else (),
                 secrets_kms_key_arns=access.kms_key_arns if access else (),
                 tags=tags,

@@ -54,6 +54,13 @@ def foundation_asg() -> AutoScalingGroupConfig:
     return group
 
 
+SECRETS_KEY = "arn:aws:kms:us-east-1:123456789012:key/secrets"
+OWN_SECRET_ARNS = [
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-test-app/openai-??????",
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-test-cache/auth-token-??????",
+]
+
+
 def build(config: AutoScalingGroupConfig) -> ProgramRun:
     def program() -> None:
         ApplicationAutoScaling(
@@ -71,6 +78,8 @@ def build(config: AutoScalingGroupConfig) -> ProgramRun:
                 logs_kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/logs",
                 volumes_kms_key_arn=VOLUMES_KEY,
                 secret_name_prefix="ftw-test-app",
+                readable_secret_names=["ftw-test-app/openai", "ftw-test-cache/auth-token"],
+                secrets_kms_key_arns=[SECRETS_KEY],
                 tags=TAGS,
             ),
         )
@@ -187,10 +196,10 @@ def test_ecr_images_log_in_and_may_be_pulled() -> None:
         instance_policy(
             account_id="123456789012",
             region="us-east-1",
-            secret_name_prefix="p",
+            secret_names=["p/x"],
             log_group_arn="arn:logs",
             images=[image],
-            secrets_kms_key_arn=None,
+            secrets_kms_key_arns=[],
         )
     )
     pull = next(s for s in policy["Statement"] if s["Sid"] == "PullOwnImages")
@@ -210,7 +219,18 @@ def test_instance_role_allows_ssm_own_secrets_and_own_logs_only() -> None:
             "Sid": "ReadOwnSecrets",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-test-app/*",
+            # Exactly the named secrets (Secrets Manager's six random ARN characters), no prefix wildcard.
+            "Resource": OWN_SECRET_ARNS,
+        },
+        {
+            "Sid": "DecryptOwnSecrets",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": [SECRETS_KEY],
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:SecretARN": OWN_SECRET_ARNS},
+            },
         },
         {
             "Sid": "WriteOwnLogs",

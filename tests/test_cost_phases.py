@@ -84,6 +84,10 @@ def test_foundation_estimate_by_hand() -> None:
         "keys-cache": 1 * usd("kms", "key_month"),
         "keys-volumes": 1 * usd("kms", "key_month"),
         "cache-auth-token-secret": 1 * usd("secrets_manager", "secret_month"),
+        **dict.fromkeys(
+            (f"app-secrets-{key}" for key in ("openai", "twilio", "sendgrid", "stripe", "trueway", "r2")),
+            1 * usd("secrets_manager", "secret_month"),
+        ),
         "network-nat-us-east-1a-eip": hours * usd("ec2_public_ipv4_hour", "ipv4"),
         "network-nat-us-east-1a": hours * usd("vpc", "nat_gateway_hour") + 53 * usd("vpc", "nat_gateway_gb"),
         "database-primary": (

@@ -185,25 +185,32 @@ def test_load_balancer_controller_changes_only_what_it_tagged() -> None:
     }
 
 
-def test_application_reads_only_its_secret_prefix() -> None:
-    policy = json.loads(application_policy("ftw-prod/app/", "us-east-1", "123456789012"))
+def test_application_reads_exactly_the_named_secrets() -> None:
+    policy = json.loads(application_policy("us-east-1", "123456789012", ["ftw-prod-app/openai"]))
     assert policy["Statement"] == [
         {
             "Sid": "ReadOwnSecrets",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-prod/app/*",
+            "Resource": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-prod-app/openai-??????"],
         }
     ]
 
 
-def test_application_decrypts_only_through_secrets_manager() -> None:
+def test_application_decrypts_only_through_secrets_manager_for_its_secrets() -> None:
     key = "arn:aws:kms:us-east-1:123456789012:key/1234"
-    statements = _statements(application_policy("ftw-prod/app/", "us-east-1", "123456789012", [key]))
+    statements = _statements(application_policy("us-east-1", "123456789012", ["ftw-prod-app/openai"], [key]))
     assert statements["DecryptOwnSecrets"] == {
         "Sid": "DecryptOwnSecrets",
         "Effect": "Allow",
         "Action": "kms:Decrypt",
         "Resource": [key],
-        "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}},
+        "Condition": {
+            "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+            "StringLike": {
+                "kms:EncryptionContext:SecretARN": [
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-prod-app/openai-??????"
+                ]
+            },
+        },
     }

@@ -152,15 +152,15 @@ def test_application_identity_reads_only_its_secrets(eks_phase: str) -> None:
         "eks.amazonaws.com/role-arn": role_arn(run, "platform-app-role")
     }
     policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "platform-app-policy").inputs["policy"])
-    assert policy["Statement"] == [
-        {
-            "Sid": "ReadOwnSecrets",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            # The same secrets the Auto Scaling group's instances read in foundation.
-            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ftw-prod-app/*",
-        }
-    ]
+    read = next(statement for statement in policy["Statement"] if statement["Sid"] == "ReadOwnSecrets")
+    # The same secrets the Auto Scaling group's instances read in foundation, by exact name.
+    assert read["Resource"] == sorted(
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-??????"
+        for name in [
+            *(credential.name for credential in phase_config(eks_phase).secrets.credentials),
+            "ftw-prod-cache/auth-token",
+        ]
+    )
 
 
 def test_platform_waits_for_nodes_and_coredns(eks_phase: str) -> None:

@@ -19,7 +19,9 @@ class ApplicationSecretsArgs:
     prefix: str
     """The application's prefix (``ftw-prod-app/``): logical names are the part after it."""
     kms_key_arn: pulumi.Input[str]
-    """The ``secrets`` CMK: the application's role may decrypt with it through Secrets Manager."""
+    """The CMK of the application's secrets (the platform's ``cache`` key, which also holds the
+    cache AUTH token): the application's role may decrypt with it through Secrets Manager, for
+    its own secrets only."""
     tags: Mapping[str, str]
 
 

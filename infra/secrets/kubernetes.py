@@ -9,7 +9,7 @@ reaches the namespace without a deploy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -30,13 +30,16 @@ class ApplicationSecretsSyncArgs:
     """Kubernetes Secret name -> Secrets Manager secret name (``openai`` -> ``ftw-prod-app/openai``)."""
     refresh_interval_seconds: int
     labels: Mapping[str, str]
+    depends_on: Sequence[pulumi.Resource]
+    """The External Secrets Helm release, which installs the ``external-secrets.io`` CRDs. Children
+    do not inherit a component's ``depends_on``, so the store waits for it explicitly."""
 
 
 class ApplicationSecretsSync(pulumi.ComponentResource):
     """A ``SecretStore`` on the application's IRSA role and an ``ExternalSecret`` per secret.
 
-    Declare it with the cluster's provider and depending on the External Secrets Helm release,
-    which installs the ``external-secrets.io`` CRDs. Each Kubernetes Secret holds the JSON
+    Declare it with the cluster's provider; ``args.depends_on`` names the External Secrets Helm
+    release. Each Kubernetes Secret holds the JSON
     properties of its Secrets Manager value (``dataFrom.extract``), owned by its ExternalSecret.
     """
 
@@ -45,7 +48,6 @@ class ApplicationSecretsSync(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApplicationSecretsSyncArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:secrets:ApplicationSecretsSync", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         labels = {"app.kubernetes.io/managed-by": "pulumi", **args.labels}
         store = k8s.apiextensions.CustomResource(
             f"{name}-store",
@@ -61,7 +63,7 @@ class ApplicationSecretsSync(pulumi.ComponentResource):
                     }
                 }
             },
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.secret_names = {}
         for secret_name, remote_name in sorted(args.secrets.items()):
