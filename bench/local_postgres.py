@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +191,20 @@ class LocalPostgres:
         )  # fmt: skip
         return output.strip()
 
+    def script(self, text: str, variables: Mapping[str, str]) -> str:
+        """Run a psql script as the master user (stdin, ``ON_ERROR_STOP``) with ``-v`` variables."""
+        settings = [f"--set={name}={value}" for name, value in variables.items()]
+        command = [
+            str(PSQL), "-X", "-q", "-v", "ON_ERROR_STOP=1", *settings, "-h", str(self.workdir.path),
+            "-p", str(self.port), "-U", self.user, "-d", self.database, "-f", "-",
+        ]  # fmt: skip
+        result = subprocess.run(
+            _as_server_user(command), input=text, capture_output=True, text=True, check=False, timeout=120
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"psql script failed: {result.stderr[-2000:]}")
+        return result.stdout
+
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             subprocess.run(
@@ -209,11 +223,15 @@ class LocalPgBouncer:
     postgres: LocalPostgres
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
+    extra_users: Mapping[str, str] = field(default_factory=dict)
+    """Further ``user: password`` lines of the auth_file (the application's role)."""
 
     def start(self, *, trust_clients: bool) -> PgBouncerIni:
         d = self.workdir.path
+        users = {self.postgres.user: self.postgres.password, **self.extra_users}
+        userlist = "".join(f'"{user}" "{password}"\n' for user, password in users.items())
         files = Files(
-            auth_file=str(self.workdir.write("userlist.txt", f'"{self.postgres.user}" "{self.postgres.password}"\n')),
+            auth_file=str(self.workdir.write("userlist.txt", userlist)),
             server_ca_file=str(d / "ca.pem"),
             client_cert_file=str(d / "server.crt"),
             client_key_file=str(d / "server.key"),
@@ -365,9 +383,9 @@ def running_postgres(
 
 @contextmanager
 def running_pgbouncer(
-    postgres: LocalPostgres, ini: PgBouncerIni, *, trust_clients: bool
+    postgres: LocalPostgres, ini: PgBouncerIni, *, trust_clients: bool, extra_users: Mapping[str, str] | None = None
 ) -> Iterator[tuple[LocalPgBouncer, PgBouncerIni]]:
-    bouncer = LocalPgBouncer(workdir=postgres.workdir, ini=ini, postgres=postgres)
+    bouncer = LocalPgBouncer(workdir=postgres.workdir, ini=ini, postgres=postgres, extra_users=dict(extra_users or {}))
     try:
         local = bouncer.start(trust_clients=trust_clients)
         yield bouncer, local
