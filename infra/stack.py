@@ -30,6 +30,7 @@ from infra.config import PhaseConfig
 from infra.config.cache import ClusterMode
 from infra.config.secrets import DEFAULT_REFRESH_SECONDS, credential_key
 from infra.database.component import Postgres, PostgresArgs
+from infra.database.identity import ApplicationDatabaseIdentity, ApplicationDatabaseIdentityArgs
 from infra.edge.component import Edge, EdgeArgs
 from infra.edge.origin import load_balancer_ingress
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
@@ -275,11 +276,15 @@ def build_phase(config: PhaseConfig) -> Phase:
                 master_secret_arn=database.master_user_secret_arn,
                 master_secret_kms_key_arn=keys.keys["database"].arn,
                 server_ca_bundle_pem=rds_ca_bundle(env.region),
+                account_id=account_id,
+                application_logins_secret_name=application_logins_secret_name(env.name),
+                application_logins_kms_key_arn=keys.keys["cache"].arn,
             ),
             # Charts need nodes to run on, and the platform waits for the node pools and add-ons.
             opts=pulumi.ResourceOptions(providers=[aws_default, kubernetes.provider], depends_on=[kubernetes.platform]),
         )
         pulumi.export("pgbouncer_hosts", pgbouncer.service_hosts)
+        _build_database_identity(config, pgbouncer, database, keys, kubernetes, tags=tags, aws_default=aws_default)
 
     secrets_sync = _sync_application_secrets(config, access, kubernetes, pgbouncer, tags=tags)
 
@@ -363,10 +368,64 @@ def _build_application_secrets(
         secret_names=(
             *(credential.name for credential in (config.secrets.credentials if config.secrets else [])),
             auth_token_secret_name(env.name),
+            *([application_database_secret_name(config)] if _has_database_identity(config) else []),
         ),
         kms_key_arns=(keys.keys["cache"].arn,),
     )
     return app_secrets, access
+
+
+def _has_database_identity(config: PhaseConfig) -> bool:
+    return config.pgbouncer is not None and config.pgbouncer.application_identity is not None
+
+
+def application_database_secret_name(config: PhaseConfig) -> str:
+    """The application's database login, under its own prefix (``ftw-prod-app/database``)."""
+    return f"{config.application_secrets_prefix()}database"
+
+
+def application_logins_secret_name(environment: str) -> str:
+    """PgBouncer's copy of every application login's password (``ftw-prod-pgbouncer/app-logins``)."""
+    return physical_name(environment, "pgbouncer/app-logins", service=Service.SECRET)
+
+
+def _build_database_identity(
+    config: PhaseConfig,
+    pgbouncer: PgBouncer,
+    database: Postgres,
+    keys: PlatformKeys,
+    kubernetes: Kubernetes,
+    *,
+    tags: dict[str, str],
+    aws_default: aws.Provider,
+) -> ApplicationDatabaseIdentity | None:
+    """The application's own logins, when the phase's PgBouncer config asks for them."""
+    identity = config.pgbouncer.application_identity if config.pgbouncer is not None else None
+    if identity is None:
+        return None
+    env = config.environment
+    return ApplicationDatabaseIdentity(
+        "app-database",
+        ApplicationDatabaseIdentityArgs(
+            config=identity,
+            environment=env.name,
+            credential_secret_name=application_database_secret_name(config),
+            logins_secret_name=application_logins_secret_name(env.name),
+            kms_key_arn=keys.keys["cache"].arn,
+            namespace=pgbouncer.namespace,
+            secret_store_name=pgbouncer.secret_store_name,
+            master_secret_arn=database.master_user_secret_arn,
+            primary_host=database.address,
+            port=database.port,
+            database_name=config.database.database_name,
+            pgbouncer_host=pgbouncer.service_hosts["rw"],
+            server_ca_bundle_pem=rds_ca_bundle(env.region),
+            labels=kubernetes_labels(tags),
+            tags=tags,
+            depends_on=[pgbouncer.external_secrets_release, pgbouncer.secret_store],
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_default, kubernetes.provider]),
+    )
 
 
 def _sync_application_secrets(

@@ -34,7 +34,9 @@ def test_pools_point_at_the_phase_database(phase: str) -> None:
         assert deployments == ["pgbouncer-rw"]
     secret_arn = primary.outputs["masterUserSecrets"][0]["secretArn"]
     spec = run.one("kubernetes:external-secrets.io/v1:ExternalSecret", "pgbouncer-credentials").inputs["spec"]
-    assert {item["remoteRef"]["key"] for item in spec["data"]} == {secret_arn}
+    # The master secret, and the application's logins where the phase makes them.
+    logins = {"ftw-prod-pgbouncer/app-logins"} if config.pgbouncer.application_identity is not None else set()
+    assert {item["remoteRef"]["key"] for item in spec["data"]} == {secret_arn, *logins}
     hpa = run.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "pgbouncer-rw-hpa").inputs["spec"]
     assert hpa["maxReplicas"] == config.pgbouncer.autoscaling.max_replicas
 

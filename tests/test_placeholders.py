@@ -31,6 +31,14 @@ PLACEHOLDER_KEYS = [
     "scaleplan:edge.origin.hostnames.apex",
     "scaleplan:edge.origin.hostnames.app",
 ]
+PSQL_IMAGE_KEY = "scaleplan:pgbouncer.application_identity.psql_image"
+"""The role Job's client image, a placeholder in every phase with the application's logins."""
+
+
+def placeholder_keys(phase: str) -> list[str]:
+    pgbouncer = phase_config(phase).pgbouncer
+    has_identity = pgbouncer is not None and pgbouncer.application_identity is not None
+    return PLACEHOLDER_KEYS + ([PSQL_IMAGE_KEY] if has_identity else [])
 
 
 def keys_of(problems: list[str]) -> list[str]:
@@ -41,6 +49,7 @@ def real_values(phase: str) -> dict[str, object]:
     """The phase file's config with an environment's own values where the placeholders were."""
     text = stack_file(phase).read_text()
     text = text.replace("fairtradeworker.example", "fairtradeworker.com").replace("123456789012", "210987654321")
+    text = text.replace("registry.example/", "ghcr.io/fairtradeworker/")
     config: dict[str, object] = yaml.safe_load(text)["config"]
     return config
 
@@ -48,7 +57,7 @@ def real_values(phase: str) -> dict[str, object]:
 @pytest.mark.parametrize("phase", PHASES)
 def test_every_committed_phase_file_names_its_placeholders(phase: str) -> None:
     problems = placeholder_problems(phase_config(phase))
-    assert keys_of(problems) == PLACEHOLDER_KEYS
+    assert keys_of(problems) == placeholder_keys(phase)
     assert problems[1] == (
         "scaleplan:load_balancer.certificate_arn: still a placeholder (AWS's documentation account 123456789012); "
         "put this environment's own here "
@@ -99,7 +108,9 @@ def test_the_running_program_refuses_the_committed_files(engine_config: None) ->
     assert isinstance(refused.value, pulumi.RunError)  # printed without a traceback
     lines = str(refused.value).splitlines()
     assert all(line.startswith("Pulumi.prod.yaml (stack 'prod'): ") for line in lines)
-    assert keys_of([line.removeprefix("Pulumi.prod.yaml (stack 'prod'): ") for line in lines[:-1]]) == PLACEHOLDER_KEYS
+    assert keys_of([line.removeprefix("Pulumi.prod.yaml (stack 'prod'): ") for line in lines[:-1]]) == placeholder_keys(
+        "growth"
+    )
     assert "python -m infra.plan" in lines[-1]
 
 
@@ -110,11 +121,11 @@ def test_the_running_program_accepts_an_environments_own_values(engine_config: N
 
 def test_the_plan_lists_the_placeholders_without_failing() -> None:
     section = readiness_section(phase_config("growth"), built_phase("growth"))
-    assert [row[0] for row in section.rows] == PLACEHOLDER_KEYS
+    assert [row[0] for row in section.rows] == placeholder_keys("growth")
     assert section.rows[2][1:] == ["fairtradeworker.example", "reserved domain fairtradeworker.example"]
     assert not section.failed
-    assert section.data == {"placeholders": 12}
-    assert section.notes[0].startswith("12 placeholders: `pulumi preview` and `pulumi up` refuse this file")
+    assert section.data == {"placeholders": 13}
+    assert section.notes[0].startswith("13 placeholders: `pulumi preview` and `pulumi up` refuse this file")
 
 
 def test_the_plan_says_when_a_file_is_ready_to_deploy() -> None:

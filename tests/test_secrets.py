@@ -164,6 +164,7 @@ def test_every_readable_secret_reaches_the_app_namespace_through_its_own_role(ph
     assert synced == {
         **{key: f"ftw-prod-app/{key}" for key in SEED_CREDENTIALS},
         "ftw-prod-cache-auth-token": "ftw-prod-cache/auth-token",
+        "database": "ftw-prod-app/database",
     }
 
 

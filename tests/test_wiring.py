@@ -91,7 +91,9 @@ def _application_secrets(run: ProgramRun, phase: str) -> list[CapturedResource]:
     names = {auth_token_secret_name(config.environment.name)}
     secrets = [s for s in run.of_type(SECRET) if s.inputs["name"].startswith(prefix) or s.inputs["name"] in names]
     assert config.secrets is not None
-    assert len(secrets) == len(config.secrets.credentials) + 1
+    identity = config.pgbouncer is not None and config.pgbouncer.application_identity is not None
+    # Its credentials, the cache's AUTH token, and its database login where PgBouncer makes one.
+    assert len(secrets) == len(config.secrets.credentials) + 1 + identity
     return secrets
 
 

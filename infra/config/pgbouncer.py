@@ -126,6 +126,52 @@ class ResourcesConfig(ConfigModel):
         return self
 
 
+class Login(enum.StrEnum):
+    """The application's two alternating database logins (``<role>_a``, ``<role>_b``)."""
+
+    A = "a"
+    B = "b"
+
+
+PgName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,40}$")]
+
+
+class ApplicationIdentityConfig(ConfigModel):
+    """The application's least-privilege database identity, made by a one-shot Job.
+
+    ``role`` owns the application's schema and cannot log in; two logins act as it and
+    alternate on rotation: raise the standby login's generation (new password, both known to
+    PgBouncer), wait one ``credentials_refresh_seconds``, then switch ``active_login``.
+    """
+
+    role: PgName = "app"
+    schema_name: PgName = "app"
+    active_login: Login = Login.A
+    """The login the application's secret names."""
+    password_generations: dict[Login, Annotated[int, Field(ge=1)]]
+    """Raise one to give that login a new password (the standby one: never the active)."""
+    psql_image: Annotated[str, Field(min_length=1, max_length=512)]
+    """A PostgreSQL client image pinned by digest; the Job runs ``psql`` from it."""
+
+    @model_validator(mode="after")
+    def _pinned_and_both_logins(self) -> ApplicationIdentityConfig:
+        if not IMAGE_BY_DIGEST.match(self.psql_image):
+            raise field_error(
+                "psql_image",
+                "must be pinned by digest, as registry/repository[:tag]@sha256:<64 hex digits> "
+                f"(got {self.psql_image!r})",
+            )
+        missing = [login.value for login in Login if login not in self.password_generations]
+        if missing:
+            raise field_error(
+                "password_generations", f"needs a generation for each login a and b (missing {', '.join(missing)})"
+            )
+        return self
+
+    def login_name(self, login: Login) -> str:
+        return f"{self.role}_{login.value}"
+
+
 class PgBouncerConfig(ConfigModel):
     image: Annotated[str, Field(min_length=1, max_length=512)]
     image_architecture: ImageArchitecture
@@ -161,6 +207,8 @@ class PgBouncerConfig(ConfigModel):
     external_secrets_chart_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = "0.20.4"
     reloader_chart_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = "2.2.5"
     cert_manager_chart_version: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+$")] = "v1.16.2"
+    application_identity: ApplicationIdentityConfig | None = None
+    """The application's own database logins (docs/pgbouncer.md); ``None``: only the master user."""
 
     @model_validator(mode="after")
     def _image_pinned(self) -> PgBouncerConfig:

@@ -26,9 +26,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
-from infra.config.pgbouncer import PgBouncerConfig
+from infra.config.pgbouncer import Login, PgBouncerConfig
 from infra.naming import Service, physical_name
 from infra.pgbouncer.ini import INI_PATH, LISTEN_PORT, POD_FILES, PoolRole, ServerEndpoint, render_ini
+from infra.secrets.policy import secret_reader_statements
 from infra.tagging import kubernetes_labels
 
 RDS_CA_DIR = Path(__file__).resolve().parent / "rds_ca"
@@ -55,8 +56,20 @@ def rds_ca_bundle(region: str) -> str:
     return path.read_text()
 
 
-def secret_reader_policy(secret_arn: str, kms_key_arn: str | None, region: str) -> str:
-    """IAM policy: read exactly one secret, and decrypt with its CMK only through Secrets Manager."""
+def userlist_template(logins: Sequence[str]) -> str:
+    """The auth_file as an External Secrets template: the master's line, then one per
+    application login (its password is the property of the same name in the logins secret)."""
+    return USERLIST_TEMPLATE + "".join(f'"{login}" "{{{{ .{login} }}}}"\n' for login in logins)
+
+
+def secret_reader_policy(
+    secret_arn: str,
+    kms_key_arn: str | None,
+    region: str,
+    extra_statements: Sequence[dict[str, object]] = (),
+) -> str:
+    """IAM policy: read exactly the master secret (and the application logins' secret, when
+    given), decrypting only through Secrets Manager."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadRdsMasterSecret",
@@ -75,6 +88,7 @@ def secret_reader_policy(secret_arn: str, kms_key_arn: str | None, region: str) 
                 "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
             }
         )
+    statements.extend(extra_statements)
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -108,6 +122,11 @@ class PgBouncerArgs:
     """Its CMK; ``None`` when RDS uses the AWS-managed ``aws/secretsmanager`` key."""
     server_ca_bundle_pem: str
     """Roots that sign the RDS server certificates (:func:`rds_ca_bundle`)."""
+    account_id: pulumi.Input[str] | None = None
+    application_logins_secret_name: str | None = None
+    """Secret holding each application login's password (a property per login), created by
+    :class:`~infra.database.identity.ApplicationDatabaseIdentity`; ``None``: master only."""
+    application_logins_kms_key_arn: pulumi.Input[str] | None = None
 
 
 class PgBouncer(pulumi.ComponentResource):
@@ -127,6 +146,9 @@ class PgBouncer(pulumi.ComponentResource):
     """The IRSA role External Secrets assumes to read the master secret."""
     external_secrets_release: k8s.helm.v3.Release
     """The External Secrets operator (and its CRDs): other namespaces' stores depend on it."""
+    secret_store: k8s.apiextensions.CustomResource
+    """The namespace's ``SecretStore`` (its role reads the master secret and the application logins)."""
+    secret_store_name: str
 
     def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:database:PgBouncer", name, None, opts)
@@ -179,8 +201,29 @@ class PgBouncer(pulumi.ComponentResource):
             opts=on_k8s,
         )
         secrets_account = k8s_name("secrets")
-        policy = pulumi.Output.all(args.master_secret_arn, args.master_secret_kms_key_arn).apply(
-            lambda values: secret_reader_policy(values[0], values[1], args.region)
+        identity = cfg.application_identity
+        logins = (
+            [identity.login_name(login) for login in Login]
+            if identity is not None and args.application_logins_secret_name is not None
+            else []
+        )
+        policy = pulumi.Output.all(
+            args.master_secret_arn, args.master_secret_kms_key_arn, args.account_id, args.application_logins_kms_key_arn
+        ).apply(
+            lambda values: secret_reader_policy(
+                values[0],
+                values[1],
+                args.region,
+                secret_reader_statements(
+                    region=args.region,
+                    account_id=str(values[2]),
+                    secret_names=[args.application_logins_secret_name],
+                    kms_key_arns=[values[3]] if values[3] else [],
+                    sid="ApplicationLogins",
+                )
+                if logins and args.application_logins_secret_name is not None
+                else (),
+            )
         )
         reader_role = args.oidc.service_account_role(
             f"{name}-secrets",
@@ -221,6 +264,8 @@ class PgBouncer(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions.merge(on_k8s, pulumi.ResourceOptions(depends_on=[external_secrets])),
         )
+        self.secret_store = store
+        self.secret_store_name = store_name
         credentials_secret = k8s_name("credentials")
         k8s.apiextensions.CustomResource(
             f"{name}-credentials",
@@ -233,11 +278,24 @@ class PgBouncer(pulumi.ComponentResource):
                 "target": {
                     "name": credentials_secret,
                     "creationPolicy": "Owner",
-                    "template": {"engineVersion": "v2", "type": "Opaque", "data": {USERLIST_KEY: USERLIST_TEMPLATE}},
+                    "template": {
+                        "engineVersion": "v2",
+                        "type": "Opaque",
+                        "data": {USERLIST_KEY: userlist_template(logins)},
+                    },
                 },
                 "data": [
-                    {"secretKey": key, "remoteRef": {"key": args.master_secret_arn, "property": key}}
-                    for key in ("username", "password")
+                    *(
+                        {"secretKey": key, "remoteRef": {"key": args.master_secret_arn, "property": key}}
+                        for key in ("username", "password")
+                    ),
+                    *(
+                        {
+                            "secretKey": login,
+                            "remoteRef": {"key": args.application_logins_secret_name, "property": login},
+                        }
+                        for login in logins
+                    ),
                 ],
             },
             opts=pulumi.ResourceOptions.merge(on_k8s, pulumi.ResourceOptions(depends_on=[store])),

@@ -20,7 +20,7 @@ def secret_arn_pattern(region: str, account_id: str, name: str) -> str:
 
 
 def secret_reader_statements(
-    *, region: str, account_id: str, secret_names: Sequence[str], kms_key_arns: Sequence[str]
+    *, region: str, account_id: str, secret_names: Sequence[str], kms_key_arns: Sequence[str], sid: str = "OwnSecrets"
 ) -> list[dict[str, object]]:
     """Read exactly ``secret_names``, and decrypt them with their keys through Secrets Manager only.
 
@@ -34,7 +34,7 @@ def secret_reader_statements(
     patterns = sorted(secret_arn_pattern(region, account_id, name) for name in set(secret_names))
     statements: list[dict[str, object]] = [
         {
-            "Sid": "ReadOwnSecrets",
+            "Sid": f"Read{sid}",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             "Resource": patterns,
@@ -43,7 +43,7 @@ def secret_reader_statements(
     if kms_key_arns:
         statements.append(
             {
-                "Sid": "DecryptOwnSecrets",
+                "Sid": f"Decrypt{sid}",
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
                 "Resource": sorted(set(kms_key_arns)),
