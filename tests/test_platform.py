@@ -159,6 +159,7 @@ def test_application_identity_reads_only_its_secrets(eks_phase: str) -> None:
         for name in [
             *(credential.name for credential in phase_config(eks_phase).secrets.credentials),
             "ftw-prod-cache/auth-token",
+            "ftw-prod-app/database",  # its own database login (scaleplan:pgbouncer.application_identity)
         ]
     )
 
