@@ -69,8 +69,23 @@ _schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 """kubernetes-validate parses its (large) schema files on every call; read each once."""
 
 
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+"""Pulumi's marker of a secret value on the wire (``{sig: ..., "value": plaintext}``)."""
+
+
+def _revealed(value: Any) -> Any:
+    """The inputs as the provider receives them: secret wrappers replaced by their plaintext."""
+    if isinstance(value, dict):
+        if _SECRET_SIG in value:
+            return _revealed(value["value"])
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_revealed(item) for item in value]
+    return value
+
+
 def kubernetes_problems(resource: CapturedResource, version: str) -> list[str]:
-    manifest = copy.deepcopy(dict(resource.inputs))
+    manifest = copy.deepcopy(_revealed(dict(resource.inputs)))
     manifest.setdefault("metadata", {}).setdefault("name", resource.name)
     try:
         with mock.patch.object(kubernetes_validate.utils, "schema_contents", _schema_contents):

@@ -123,9 +123,11 @@ CLOUDFLARE_TYPES: dict[str, str] = {
 # Kubernetes kinds the program creates: type token -> (group, version, kind).
 KUBERNETES_TYPES: dict[str, tuple[str, str, str]] = {
     "kubernetes:apps/v1:Deployment": ("apps", "v1", "Deployment"),
+    "kubernetes:batch/v1:Job": ("batch", "v1", "Job"),
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("autoscaling", "v2", "HorizontalPodAutoscaler"),
     "kubernetes:core/v1:ConfigMap": ("core", "v1", "ConfigMap"),
     "kubernetes:core/v1:Namespace": ("core", "v1", "Namespace"),
+    "kubernetes:core/v1:Secret": ("core", "v1", "Secret"),
     "kubernetes:core/v1:Service": ("core", "v1", "Service"),
     "kubernetes:core/v1:ServiceAccount": ("core", "v1", "ServiceAccount"),
     "kubernetes:policy/v1:PodDisruptionBudget": ("policy", "v1", "PodDisruptionBudget"),
