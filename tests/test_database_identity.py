@@ -105,6 +105,7 @@ def test_job_pod_is_restricted(phase: str) -> None:
     assert context["allowPrivilegeEscalation"] is False
     assert context["readOnlyRootFilesystem"] is True
     assert context["capabilities"] == {"drop": ["ALL"]}
+    assert pod["containers"][0]["resources"]["limits"] == {"cpu": "250m", "memory": "128Mi"}
 
 
 def test_a_new_generation_reruns_the_job_with_a_new_password() -> None:

@@ -266,7 +266,7 @@ def _pod_spec(
                 env=env,
                 volume_mounts=[k8s.core.v1.VolumeMountArgs(name="files", mount_path="/sql", read_only=True)],
                 resources=k8s.core.v1.ResourceRequirementsArgs(
-                    requests={"cpu": "50m", "memory": "64Mi"}, limits={"memory": "128Mi"}
+                    requests={"cpu": "50m", "memory": "64Mi"}, limits={"cpu": "250m", "memory": "128Mi"}
                 ),
                 security_context=k8s.core.v1.SecurityContextArgs(
                     allow_privilege_escalation=False,
