@@ -120,7 +120,11 @@ BOXES: tuple[Box, ...] = (
         "secrets",
         lambda es: _of(es, "aws:secretsmanager/secret:Secret"),
         lambda found: f"Secrets Manager: {_count('secrets', found)}",
-        (),
+        (
+            "scaleplan:secrets:ApplicationSecrets",
+            "scaleplan:secrets:ApplicationSecretsSync",
+            "scaleplan:database:ApplicationDatabaseIdentity",
+        ),
     ),
     Box(
         "keys",
