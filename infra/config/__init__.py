@@ -27,14 +27,14 @@ from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.secrets import SecretsConfig
 from infra.config.usage import UsageConfig
-from infra.naming import Service, physical_name
-from infra.observability.recovery import assess_recovery
 from infra.data_tier_capacity import (
     Requirement,
     cache_requirement,
     database_requirements,
     pgbouncer_requirements,
 )
+from infra.naming import Service, physical_name
+from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.budget import budget_problems
 from infra.platform.autoscaling import autoscaling_problems
 
