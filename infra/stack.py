@@ -302,7 +302,7 @@ def build_phase(config: PhaseConfig) -> Phase:
     )
 
     load = demand(config.capacity)
-    pulumi.export("phase", env.phase.value)
+    pulumi.export("phase", env.phase)
     pulumi.export("environment", env.name)
     pulumi.export("vpc_id", network.vpc_id)
     pulumi.export("private_subnet_ids", network.private_subnet_ids)

@@ -19,7 +19,7 @@ def standard_tags(environment: EnvironmentConfig) -> dict[str, str]:
     """
     return {
         "project": PROJECT,
-        "phase": environment.phase.value,
+        "phase": environment.phase,
         "environment": environment.name,
         "cost-center": environment.cost_center,
         "managed-by": "pulumi",

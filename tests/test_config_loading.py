@@ -11,8 +11,8 @@ import yaml
 
 from infra.capacity import demand
 from infra.config import PhaseConfigError
-from infra.config.environment import Phase
 from infra.config.loader import decode_pulumi_config, load_stack_file, parse_phase_config
+from infra.config.phases import load_plan, plan_order, stack_files
 from tests.conftest import PHASES, phase_config, stack_file
 
 # The seed plan's phase table (seed 000): users at the top of each phase and monthly cost.
@@ -22,13 +22,46 @@ SEED_MONTHLY_USD = {"foundation": 750, "growth": 2_100, "scale": 4_750, "optimiz
 
 def test_each_stack_file_is_a_valid_phase(phase: str) -> None:
     config = load_stack_file(stack_file(phase))
-    assert config.environment.phase == Phase(phase)
+    assert config.environment.phase == phase
 
 
 def test_every_phase_has_a_stack_file() -> None:
-    assert sorted(PHASES) == sorted(p.value for p in Phase)
+    assert sorted(PHASES) == sorted(stack_files())
     for phase in PHASES:
         assert stack_file(phase).is_file()
+
+
+def test_the_plan_order_is_the_stack_files_by_users() -> None:
+    configs, problems = load_plan()
+    assert problems == []
+    assert list(configs) == list(PHASES)
+
+
+def test_plan_order_follows_users_not_names() -> None:
+    # Any names, in the order of the capacity steps they declare; equal steps by stack name.
+    configs = {
+        "zeta": phase_config("foundation"),
+        "alpha": phase_config("optimize"),
+        "beta": phase_config("growth"),
+        "aardvark": phase_config("growth"),
+    }
+    assert plan_order(configs) == ["zeta", "aardvark", "beta", "alpha"]
+
+
+def test_a_plan_needs_a_stack_file(tmp_path: Path) -> None:
+    configs, [problem] = load_plan(tmp_path)
+    assert configs == {}
+    assert str(problem) == f"{tmp_path}: no stack file Pulumi.<stack>.yaml: a plan needs at least one phase"
+
+
+def test_the_plan_reports_every_bad_stack_file(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: scaleplan\n")  # the project file is not a phase
+    (tmp_path / "Pulumi.a.yaml").write_text(": not yaml")
+    (tmp_path / "Pulumi.b.yaml").write_text("config: {}\n")
+    (tmp_path / "Pulumi.growth.yaml").write_text(stack_file("growth").read_text())
+    configs, problems = load_plan(tmp_path)
+    assert list(configs) == ["growth"]
+    assert [problem.source for problem in problems] == ["Pulumi.a.yaml", "Pulumi.b.yaml"]
 
 
 def test_phases_follow_the_seed_plan(phase: str) -> None:

@@ -189,13 +189,14 @@ CASES: list[tuple[str, str, Any, str | Callable[[], str]]] = [
         [],
         "scaleplan:budget.alert_thresholds_percent: must list at least 1 item, not 0 (got [])",
     ),
-    # unknown enum values
+    # the phase is the user's label, any name that is a valid tag and label value
     (
-        "unknown_phase",
+        "phase_not_a_label",
         "environment.phase",
-        "launch",
-        "scaleplan:environment.phase: must be one of 'foundation', 'growth', 'scale' or 'optimize' (got 'launch')",
+        "Day 30",
+        "scaleplan:environment.phase: must match the pattern ^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$ (got 'Day 30')",
     ),
+    # unknown enum values
     (
         "unknown_nat_strategy",
         "network.nat_strategy",

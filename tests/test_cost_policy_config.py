@@ -14,7 +14,7 @@ from tests.conftest import PHASES, ROOT, phase_config
 def test_committed_config_is_up_to_date(phase: str) -> None:
     path = ROOT / "policies" / "cost" / "config" / f"{phase}.json"
     assert path.read_text() == render(phase_config(phase)), (
-        f"{path} is stale; regenerate with: uv run python -m infra.cost.policy_config"
+        f"{path} is stale; regenerate with: uv run python -m infra.policy.settings"
     )
 
 

@@ -19,7 +19,7 @@ from infra.config.compute import ComputeConfig
 from infra.config.database import DatabaseConfig
 from infra.config.edge import EdgeConfig
 from infra.config.eks import EksConfig
-from infra.config.environment import EnvironmentConfig, Phase
+from infra.config.environment import EnvironmentConfig, PhaseName
 from infra.config.errors import PhaseConfigError, field_error
 from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NetworkConfig
@@ -38,7 +38,7 @@ from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.budget import budget_problems
 from infra.platform.autoscaling import autoscaling_problems
 
-__all__ = ["Phase", "PhaseConfig", "PhaseConfigError"]
+__all__ = ["PhaseConfig", "PhaseConfigError", "PhaseName"]
 
 
 class PhaseConfig(ConfigModel):

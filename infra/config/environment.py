@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 from pydantic import Field
@@ -13,13 +12,11 @@ EnvironmentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$"
 """Lowercase, 3-16 characters: it prefixes every physical name, some of which allow only 32."""
 
 
-class Phase(enum.StrEnum):
-    """The growth phases of the scaling plan. A label for tags and reports, never a code branch."""
-
-    FOUNDATION = "foundation"
-    GROWTH = "growth"
-    SCALE = "scale"
-    OPTIMIZE = "optimize"
+PhaseName = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")]
+"""The user's own name for a phase of their plan (``foundation``, ``day-30``): a label for tags
+and reports, never a code branch. Lowercase letters, digits and inner hyphens, 1-32 characters,
+so that it is a valid tag value and Kubernetes label value as it is. Which phases exist and in
+what order is declared by the stack files themselves (:mod:`infra.config.phases`)."""
 
 
 class EnvironmentConfig(ConfigModel):
@@ -28,7 +25,7 @@ class EnvironmentConfig(ConfigModel):
     name: EnvironmentName
     """Physical names derive from this, not from the stack name, so one environment keeps
     its resources when it moves to the next phase's stack file."""
-    phase: Phase
+    phase: PhaseName
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
     cost_center: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+\-@ ]+$")]
     owner_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]

@@ -1,19 +1,18 @@
 """The cost pack's ``--policy-pack-config`` for a phase, generated from its ``PhaseConfig``.
 
-``policies/cost/config/<phase>.json`` are this function's output, committed so that
-``pulumi preview --policy-pack policies/cost --policy-pack-config policies/cost/config/growth.json``
-works as is; a test keeps them up to date.
+:mod:`infra.policy.settings` derives every pack's settings (this pack's and the security
+pack's) from the stack file being checked, and writes the committed
+``policies/<pack>/config/<stack>.json`` that ``pulumi preview --policy-pack-config`` is given;
+``python -m infra.cost.policy_config`` is kept as a shorthand for it.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import sys
 from typing import Any
 
 from infra.config import PhaseConfig
-from infra.config.environment import Phase
-from infra.config.loader import load_stack_file
 from infra.config.network import NatStrategy
 
 BUDGET = "scaleplan-cost-stack-disallow-over-budget"
@@ -72,14 +71,12 @@ def render(config: PhaseConfig) -> str:
     return json.dumps(cost_policy_config(config), indent=2, sort_keys=True) + "\n"
 
 
-def main() -> None:
-    """Regenerate ``policies/cost/config/<phase>.json`` from the four stack files."""
-    root = Path(__file__).resolve().parent.parent.parent
-    for phase in Phase:
-        target = root / "policies" / "cost" / "config" / f"{phase.value}.json"
-        target.write_text(render(load_stack_file(root / f"Pulumi.{phase.value}.yaml")))
-        print(target.relative_to(root))
+def main() -> int:
+    """Regenerate every pack's committed config from the stack files (:mod:`infra.policy.settings`)."""
+    from infra.policy.settings import main as regenerate  # noqa: PLC0415 - it imports this module
+
+    return regenerate([])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

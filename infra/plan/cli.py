@@ -1,7 +1,9 @@
-"""The offline plan command (``python -m infra.plan <phase|all>``): what ``pulumi up`` would create.
+"""The offline plan command (``python -m infra.plan <stack|all>``): what ``pulumi up`` would create.
 
-Loads ``Pulumi.<phase>.yaml``, runs the real program under Pulumi's mocks and prints each
-registered plan section. Exit status: 0 when every section passes, 1 when a section failed
+Loads ``Pulumi.<stack>.yaml`` (or ``--stack-file``), runs the real program under Pulumi's
+mocks and prints each registered plan section. ``all`` plans every stack file in the project
+root, in the plan's order (ascending ``capacity.users_max``: :mod:`infra.config.phases`).
+Exit status: 0 when every section passes, 1 when a section failed
 (a capacity shortfall, a mandatory policy violation), 2 when a stack file is invalid.
 """
 
@@ -18,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from infra.catalog.support import parse_run_date, run_date, set_run_date
 from infra.config import PhaseConfig, PhaseConfigError
-from infra.config.environment import Phase
 from infra.config.loader import load_stack_file
+from infra.config.phases import load_plan, stack_files
 from infra.plan.report import PhaseReport, build_sections, default_stack_file, run_phase
 from infra.tagging import PROJECT
 
@@ -39,7 +41,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m infra.plan",
         description="Offline plan of a phase: the resources `pulumi up` would create, sized, with capacity figures.",
     )
-    parser.add_argument("phase", choices=[*(p.value for p in Phase), ALL], help="phase (stack) to plan, or all")
+    parser.add_argument(
+        "phase",
+        metavar="stack|all",
+        help="stack to plan (its file is Pulumi.<stack>.yaml unless --stack-file is given), or all of them",
+    )
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table", dest="fmt")
     parser.add_argument(
         "--stack-file",
@@ -74,14 +80,22 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
     except PhaseConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_INVALID_CONFIG
-    stacks = [p.value for p in Phase] if args.phase == ALL else [args.phase]
-    files = {stack: args.stack_file or default_stack_file(stack) for stack in stacks}
-
     configs: dict[str, PhaseConfig] = {}
     problems: list[PhaseConfigError] = []
-    for stack, path in files.items():
+    if args.phase == ALL:
+        configs, problems = load_plan()
+        files = {stack: default_stack_file(stack) for stack in configs}
+    else:
+        files = {args.phase: args.stack_file or default_stack_file(args.phase)}
+        if not files[args.phase].is_file() and args.stack_file is None:
+            known = ", ".join(stack_files()) or "none"
+            print(
+                f"{files[args.phase].name}: no such stack file; stacks in the project: {known} (or give --stack-file)",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID_CONFIG
         try:
-            configs[stack] = load_stack_file(path)
+            configs[args.phase] = load_stack_file(files[args.phase])
         except PhaseConfigError as exc:
             problems.append(exc)
     if problems:
@@ -98,7 +112,7 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
         shared_pool().adopt(launched_packs)
     reports: list[PhaseReport] = []
     for stack, config in configs.items():
-        analysis = policy_analysis_ahead(config, stack)
+        analysis = policy_analysis_ahead(config, stack, _shown(files[stack]))
         try:
             run = run_phase(config, stack, observers=[analysis])
         except PhaseConfigError as exc:  # a rule checked while the program declares resources
@@ -112,18 +126,19 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
     return EXIT_SECTION_FAILED if any(report.failed for report in reports) else EXIT_OK
 
 
-def policy_analysis_ahead(config: PhaseConfig, stack: str) -> AnalysisAhead:
+def policy_analysis_ahead(config: PhaseConfig, stack: str, source: str) -> AnalysisAhead:
     """Start the policy packs and analyze each resource while the program runs under mocks.
 
     Each pack is a separate Python process: started and fed beside the program (on the
     other core) rather than after it, its start-up and most of its analysis leave the plan's
     critical path. The verdict section then runs the packs as usual and takes the answers
-    already computed (see :class:`infra.policy.packs.AnalysisAhead`).
+    already computed (see :class:`infra.policy.packs.AnalysisAhead`). Both configure the packs
+    with the settings derived from ``config``, the stack file being planned (``source``).
     """
-    from infra.policy.packs import AnalysisAhead  # noqa: PLC0415
+    from infra.policy.packs import AnalysisAhead, for_config  # noqa: PLC0415
     from infra.policy.runner import StackContext  # noqa: PLC0415
 
-    return AnalysisAhead(config.environment.phase.value, StackContext(project=PROJECT, stack=stack))
+    return AnalysisAhead(for_config(config, source), StackContext(project=PROJECT, stack=stack))
 
 
 class _RecordingEventLoopPolicy(asyncio.DefaultEventLoopPolicy):

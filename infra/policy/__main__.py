@@ -1,9 +1,11 @@
-"""``python -m infra.policy <phase> [--policy-pack DIR ...] [--policy-pack-config FILE ...]``.
+"""``python -m infra.policy <stack> [--stack-file F] [--policy-pack DIR ...] [--policy-pack-config FILE ...]``.
 
-Runs the phase's program under mocks and the policy packs over it, the way
+Runs the stack's program under mocks and the policy packs over it, the way
 ``pulumi preview --policy-pack DIR --policy-pack-config FILE`` would, and prints each verdict.
+The stack file is ``--stack-file`` or ``Pulumi.<stack>.yaml`` in the project root.
 As with the CLI, the n-th ``--policy-pack-config`` belongs to the n-th ``--policy-pack``.
-Without ``--policy-pack``: every pack under ``policies/`` with its ``config/<phase>.json``.
+Without ``--policy-pack``: every pack under ``policies/`` with the settings derived from
+the stack file itself (:mod:`infra.policy.settings`).
 
 Exit status: 0 when no mandatory policy is violated, 1 when one is, 2 when the stack file
 or a policy config is invalid, 3 when a pack fails (a policy raised).
@@ -17,13 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.config import PhaseConfigError
-from infra.config.environment import Phase
 from infra.config.loader import load_stack_file
+from infra.config.phases import stack_file
 from infra.plan.capture import run_program
 from infra.plan.mocks import RealisticMocks
 from infra.policy.config import PolicyConfigError, load_config_file
 from infra.policy.launch import POLICIES_ROOT, PolicyPackError
-from infra.policy.packs import PackRun, for_phase, run_packs
+from infra.policy.packs import PackRun, for_config, run_packs
 from infra.policy.runner import PackReport, StackContext
 from infra.tagging import PROJECT
 
@@ -35,7 +37,8 @@ EXIT_PACK_FAILED = 3
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.policy", description=__doc__.splitlines()[0])
-    parser.add_argument("phase", choices=[p.value for p in Phase])
+    parser.add_argument("stack", help="stack name: its file is Pulumi.<stack>.yaml unless --stack-file is given")
+    parser.add_argument("--stack-file", type=Path, help="stack file to check instead of Pulumi.<stack>.yaml")
     parser.add_argument("--policy-pack", type=Path, action="append", default=[], dest="packs")
     parser.add_argument("--policy-pack-config", type=Path, action="append", default=[], dest="configs")
     args = parser.parse_args(argv)
@@ -55,12 +58,13 @@ def format_report(report: PackReport) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        config = load_stack_file(POLICIES_ROOT.parent / f"Pulumi.{args.phase}.yaml")
+        path = args.stack_file or stack_file(args.stack, POLICIES_ROOT.parent)
+        config = load_stack_file(path)
         if args.packs:
             configs = [load_config_file(path) for path in args.configs] or [{} for _ in args.packs]
             runs = [PackRun(pack, entries) for pack, entries in zip(args.packs, configs, strict=True)]
         else:
-            runs = for_phase(args.phase)
+            runs = for_config(config, str(path))
         if not runs:
             print(f"no policy packs: none given and none under {POLICIES_ROOT}", file=sys.stderr)
             return EXIT_INVALID_CONFIG
@@ -77,11 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     program = run_program(
         build,
         project=PROJECT,
-        stack=args.phase,
+        stack=args.stack,
         mocks=RealisticMocks(region=config.environment.region),
     )
     try:
-        reports = run_packs(runs, program.resources, StackContext(project=PROJECT, stack=args.phase))
+        reports = run_packs(runs, program.resources, StackContext(project=PROJECT, stack=args.stack))
     except PolicyConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_INVALID_CONFIG

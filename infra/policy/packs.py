@@ -1,13 +1,15 @@
-"""Our policy packs, their per-phase configuration, and running them over a mocked program run.
+"""Our policy packs, their settings for a phase, and running them over a mocked program run.
 
 Convention (shared by every pack under ``policies/``):
 
 - a pack is a directory ``policies/<pack>/`` with a ``PulumiPolicy.yaml``;
-- its configuration for a phase is ``policies/<pack>/config/<phase>.json``, in the
-  ``--policy-pack-config`` format (``{"all": ..., "<policy>": {...}}``), the same file a
-  deployment passes as ``pulumi preview --policy-pack policies/<pack>
-  --policy-pack-config policies/<pack>/config/<phase>.json``. A missing file means the
-  pack's own defaults.
+- its settings for a phase derive from the phase's stack file (:func:`for_config`, through
+  :mod:`infra.policy.settings`), in the ``--policy-pack-config`` format
+  (``{"all": ..., "<policy>": {...}}``); a pack with no generator runs with its own defaults;
+- ``policies/<pack>/config/<stack>.json`` is the same derivation written out for the stack
+  files in the project root, the file a deployment passes as ``pulumi preview --policy-pack
+  policies/<pack> --policy-pack-config policies/<pack>/config/<stack>.json``
+  (:func:`for_phase` reads those).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.config import PhaseConfig
 from infra.plan.capture import CapturedResource
-from infra.policy.config import ConfigEntry, load_config_file
+from infra.policy.config import ConfigEntry, load_config_file, parse_config
 from infra.policy.launch import discover_packs
 from infra.policy.runner import PackPool, PackReport, PolicyPackProcess, StackContext
 
@@ -31,7 +34,15 @@ class PackRun:
     pack_dir: Path
     config: Mapping[str, ConfigEntry] = field(default_factory=dict)
     config_file: Path | None = None
-    """Where ``config`` came from, for reports."""
+    """The file ``config`` was read from, if it was read from one."""
+    source: str = ""
+    """Where ``config`` came from, for reports (the file, or the stack file it derives from)."""
+
+    @property
+    def shown_source(self) -> str:
+        if self.source:
+            return self.source
+        return str(self.config_file) if self.config_file else "pack defaults"
 
 
 def phase_config_file(pack_dir: Path, phase: str) -> Path | None:
@@ -40,11 +51,32 @@ def phase_config_file(pack_dir: Path, phase: str) -> Path | None:
 
 
 def for_phase(phase: str, pack_dirs: Sequence[Path] | None = None) -> list[PackRun]:
-    """Each pack with its configuration file for ``phase``, if it has one."""
+    """Each pack with its committed configuration file for the stack ``phase``, if it has one.
+
+    What ``pulumi preview --policy-pack-config`` is given; the plan and ``python -m
+    infra.policy`` use :func:`for_config` instead, which derives the same from the stack file.
+    """
     runs = []
     for pack_dir in discover_packs() if pack_dirs is None else pack_dirs:
         path = phase_config_file(pack_dir, phase)
         runs.append(PackRun(pack_dir, load_config_file(path) if path else {}, path))
+    return runs
+
+
+def for_config(config: PhaseConfig, source: str, pack_dirs: Sequence[Path] | None = None) -> list[PackRun]:
+    """Each pack with the settings the phase's own stack file derives (``source`` names the file)."""
+    # Imported here: the generators import the cost estimator, which a pack-only caller may not need.
+    from infra.policy.settings import pack_settings  # noqa: PLC0415
+
+    derived = pack_settings(config)
+    runs = []
+    for pack_dir in discover_packs() if pack_dirs is None else pack_dirs:
+        settings = derived.get(pack_dir.name)
+        if settings is None:
+            runs.append(PackRun(pack_dir, {}, source="pack defaults"))
+            continue
+        where = f"settings derived from {source}"
+        runs.append(PackRun(pack_dir, parse_config(settings, source=where), source=where))
     return runs
 
 
@@ -85,8 +117,8 @@ class AnalysisAhead:
     start or be configured is simply not analyzed ahead, and the later run reports why.
     """
 
-    def __init__(self, phase: str, stack: StackContext, pool: PackPool | None = None) -> None:
-        self._phase = phase
+    def __init__(self, runs: Sequence[PackRun], stack: StackContext, pool: PackPool | None = None) -> None:
+        self._runs = tuple(runs)
         self._stack = stack
         self._pool = pool or _POOL
         self._lock = threading.Lock()
@@ -119,9 +151,8 @@ class AnalysisAhead:
     def _ready_packs(self) -> list[PolicyPackProcess]:
         """Each pack started and configured for the phase, as :func:`run_packs` will configure it."""
         packs = []
-        for pack_dir in discover_packs():
+        for run in self._runs:
             try:
-                [run] = for_phase(self._phase, [pack_dir])
                 pack = self._pool.get(run.pack_dir)
                 pack.configure(self._stack, run.config)
             except Exception:  # noqa: BLE001 - reported by the run that follows, which tries again

@@ -1,6 +1,7 @@
 """The plan's policy section: every pack under ``policies/`` run over the phase, as a preview would.
 
-Each pack runs with its ``policies/<pack>/config/<phase>.json`` (see :mod:`infra.policy.packs`).
+Each pack runs with the settings derived from the phase's own stack file
+(:func:`infra.policy.packs.for_config`), never with the committed files of another plan.
 The section fails on any mandatory violation, and when a pack cannot run (a policy raised,
 a config does not match its schema): a pack that did not run has not passed.
 """
@@ -11,8 +12,8 @@ from infra.config import PhaseConfig
 from infra.plan.capture import ProgramRun
 from infra.plan.sections import Cell, Section, register
 from infra.policy.config import PolicyConfigError
-from infra.policy.launch import POLICIES_ROOT, PolicyPackError, discover_packs
-from infra.policy.packs import PackRun, for_phase, run_packs
+from infra.policy.launch import PolicyPackError, discover_packs
+from infra.policy.packs import for_config, run_packs
 from infra.policy.runner import PackReport, StackContext
 from infra.tagging import PROJECT
 
@@ -40,22 +41,17 @@ def rows_of(reports: list[PackReport]) -> list[list[Cell]]:
     return [[d.pack, d.enforcement.value, d.policy, _resource_name(d.urn), d.detail] for d in diagnostics]
 
 
-def _config_shown(pack: PackRun) -> str:
-    return str(pack.config_file.relative_to(POLICIES_ROOT.parent)) if pack.config_file else "pack defaults"
-
-
 @register
 def policy_section(config: PhaseConfig, run: ProgramRun) -> Section:
     """One row per finding; a pack that cannot run is a failed row of its own, not a pass,
     and does not hide what the other packs found."""
-    phase = config.environment.phase.value
-    stack = StackContext(project=PROJECT, stack=_stack_name(run, phase))
+    stack = StackContext(project=PROJECT, stack=_stack_name(run, config.environment.phase))
     reports: list[PackReport] = []
     errors: list[list[Cell]] = []
     notes: list[str] = []
     for pack_dir in discover_packs():
         try:
-            [pack] = for_phase(phase, [pack_dir])
+            [pack] = for_config(config, f"the {stack.stack} stack file", [pack_dir])
             [report] = run_packs([pack], run.resources, stack)
         except (PolicyPackError, PolicyConfigError) as error:
             errors.append([pack_dir.name, "error", "", "", str(error)])
@@ -64,8 +60,7 @@ def policy_section(config: PhaseConfig, run: ProgramRun) -> Section:
         reports.append(report)
         notes.append(
             f"{report.pack}: {len(report.settings)} policies, {len(report.mandatory)} mandatory and "
-            f"{len(report.advisory)} advisory findings over {len(run.resources)} resources; "
-            f"config {_config_shown(pack)}"
+            f"{len(report.advisory)} advisory findings over {len(run.resources)} resources; {pack.shown_source}"
         )
     mandatory = sum(len(r.mandatory) for r in reports)
     return Section(

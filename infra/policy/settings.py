@@ -1,0 +1,116 @@
+"""Every policy pack's settings for a phase, derived from the phase's own stack file.
+
+The packs are judged against the file being checked, never against the committed
+FairTradeWorker files: the offline plan, ``python -m infra.policy`` and the tests derive each
+pack's ``--policy-pack-config`` from the stack file's validated ``PhaseConfig`` with
+:func:`pack_settings`. ``policies/<pack>/config/<stack>.json`` are this module's output for
+the stack files in the project root, committed only because ``pulumi preview
+--policy-pack-config`` needs a file; a test keeps each equal to what its stack file derives.
+
+``python -m infra.policy.settings [--stack-file F ...] [--check]`` regenerates them (every
+``Pulumi.<stack>.yaml`` in the root by default), or with ``--check`` lists the stale ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from infra.config import PhaseConfig, PhaseConfigError
+from infra.config.loader import load_stack_file
+from infra.config.phases import PROJECT_ROOT, stack_files
+from infra.cost.policy_config import cost_policy_config
+
+RDS_MULTI_AZ = "aws-rds-instance-require-multi-az"
+RDS_BACKUP_RETENTION = "aws-rds-instance-require-backup-retention"
+CACHE_FAILOVER = "aws-elasticache-replicationgroup-enable-automatic-failover"
+CACHE_SNAPSHOT_RETENTION = "aws-elasticache-replicationgroup-require-snapshot-retention"
+
+
+def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
+    """Every security policy mandatory; the four settings a plan may choose come from its fields.
+
+    - a single-AZ primary is allowed only where the file says ``database.require_multi_az: false``;
+    - automated backups are kept at least ``database.backup_retention_days`` (the schema's floor is 7);
+    - cache failover may be absent only where the file says ``cache.require_multi_az: false``;
+    - cache snapshots are kept at least ``cache.snapshot_retention_days``.
+    """
+    return {
+        "all": "mandatory",
+        RDS_MULTI_AZ: {"required": config.database.require_multi_az},
+        RDS_BACKUP_RETENTION: {"minimumDays": config.database.backup_retention_days},
+        CACHE_FAILOVER: {"required": config.cache.require_multi_az},
+        CACHE_SNAPSHOT_RETENTION: {"minimumDays": config.cache.snapshot_retention_days},
+    }
+
+
+GENERATORS: Mapping[str, Callable[[PhaseConfig], dict[str, Any]]] = {
+    "security": security_policy_config,
+    "cost": cost_policy_config,
+}
+"""Pack directory name -> its settings for a phase. A pack not listed runs with its defaults."""
+
+
+def pack_settings(config: PhaseConfig) -> dict[str, dict[str, Any]]:
+    """Each pack's ``--policy-pack-config`` content for the phase, by pack directory name."""
+    return {pack: generate(config) for pack, generate in GENERATORS.items()}
+
+
+def render(settings: Mapping[str, Any]) -> str:
+    """The text of a committed ``policies/<pack>/config/<stack>.json``."""
+    return json.dumps(settings, indent=2, sort_keys=True) + "\n"
+
+
+def committed_file(pack: str, stack: str, root: Path = PROJECT_ROOT) -> Path:
+    return root / "policies" / pack / "config" / f"{stack}.json"
+
+
+def expected_files(files: Mapping[str, Path], root: Path = PROJECT_ROOT) -> dict[Path, str]:
+    """Every committed config file the stack files derive, with its expected text."""
+    expected: dict[Path, str] = {}
+    for stack, path in files.items():
+        for pack, settings in pack_settings(load_stack_file(path)).items():
+            expected[committed_file(pack, stack, root)] = render(settings)
+    return expected
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.policy.settings", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--stack-file",
+        type=Path,
+        action="append",
+        default=[],
+        dest="stack_files",
+        help="a stack file Pulumi.<stack>.yaml (repeatable); default: every one in the project root",
+    )
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a committed file is stale")
+    args = parser.parse_args(argv)
+    files: dict[str, Path] = {}
+    for path in args.stack_files:
+        if not (path.name.startswith("Pulumi.") and path.name.endswith(".yaml")):
+            parser.error(f"{path}: a stack file is named Pulumi.<stack>.yaml, the stack name names its config files")
+        files[path.name.removeprefix("Pulumi.").removesuffix(".yaml")] = path
+    try:
+        expected = expected_files(files or stack_files())
+    except PhaseConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    stale = [path for path, text in expected.items() if not path.is_file() or path.read_text() != text]
+    for path in stale:
+        shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+        if args.check:
+            print(f"{shown}: stale; regenerate with: uv run python -m infra.policy.settings", file=sys.stderr)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(expected[path])
+            print(shown)
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
