@@ -319,6 +319,13 @@ CASES: list[tuple[str, str, Any, str | Callable[[], str]]] = [
         "scaleplan:environment.name: must match the pattern ^[a-z][a-z0-9-]{1,14}[a-z0-9]$ (got 'FTW_Prod')",
     ),
     (
+        "unpriced_region",
+        "environment.region",
+        "ap-south-1",
+        "scaleplan:environment.region: no prices for region 'ap-south-1' in infra/cost/prices.yaml; "
+        "regions with prices: us-east-1",
+    ),
+    (
         "malformed_region",
         "environment.region",
         "us-east",

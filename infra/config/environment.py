@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from infra.config.base import ConfigModel
+from infra.cost.catalog import price_catalog
 
 EnvironmentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")]
 """Lowercase, 3-16 characters: it prefixes every physical name, some of which allow only 32."""
@@ -30,3 +31,15 @@ class EnvironmentConfig(ConfigModel):
     cost_center: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+\-@ ]+$")]
     owner_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
     """Receives budget and alarm notifications."""
+
+    @field_validator("region")
+    @classmethod
+    def _region_has_prices(cls, region: str) -> str:
+        # The cost estimate and the budget policy price the region's own resources; another
+        # region's prices would be a silent error, so a region without prices is refused.
+        priced = price_catalog().priced_regions
+        if region not in priced:
+            raise ValueError(
+                f"no prices for region {region!r} in infra/cost/prices.yaml; regions with prices: {', '.join(priced)}"
+            )
+        return region

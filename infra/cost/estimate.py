@@ -678,9 +678,19 @@ def _usage_without_carrier(ctx: _Context) -> tuple[str, ...]:
     return tuple(name for name, count in carriers.items() if getattr(ctx.usage, name) > 0 and count == 0)
 
 
-def estimate(resources: Iterable[PricedResource], usage: UsageConfig, catalog: PriceCatalog | None = None) -> Estimate:
-    """Itemised monthly cost of ``resources`` under ``usage``; raises for anything unpriceable."""
+def estimate(
+    resources: Iterable[PricedResource],
+    usage: UsageConfig,
+    catalog: PriceCatalog | None = None,
+    *,
+    region: str | None = None,
+) -> Estimate:
+    """Itemised monthly cost of ``resources`` under ``usage`` at ``region``'s prices (the
+    catalog's own region when None); raises for anything unpriceable, including a region or
+    a region's item the catalog has no price for (never another region's price)."""
     catalog = catalog or price_catalog()
+    if region is not None:
+        catalog = catalog.for_region(region)
     # The engine's own resources (the stack, providers) are not billed.
     custom = [r for r in resources if r.custom and not r.type.startswith("pulumi:")]
     ctx = _Context(

@@ -55,6 +55,7 @@ def cost_policy_config(config: PhaseConfig) -> dict[str, Any]:
         "all": "mandatory",
         BUDGET: {
             "budget_monthly_usd": config.budget.monthly_usd,
+            "region": config.environment.region,
             "usage": config.usage.model_dump(mode="json"),
         },
         FAMILIES: {"allowed_families": allowed_families(config)},

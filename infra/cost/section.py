@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.config import PhaseConfig
-from infra.cost.catalog import UnknownPriceError
+from infra.cost.catalog import UnknownPriceError, UnknownRegionError, price_catalog
 from infra.cost.estimate import Estimate, estimate, from_captured
 from infra.plan.capture import ProgramRun
 from infra.plan.sections import Cell, Section, register
@@ -12,7 +12,8 @@ TOP_LINES = 10
 
 
 def phase_estimate(config: PhaseConfig, run: ProgramRun) -> Estimate:
-    return estimate(from_captured(run.resources), config.usage)
+    """The phase's estimate at the prices of its own region (``scaleplan:environment.region``)."""
+    return estimate(from_captured(run.resources), config.usage, region=config.environment.region)
 
 
 def budget_ratio(total_usd: float, config: PhaseConfig) -> float:
@@ -27,7 +28,9 @@ def cost_section(config: PhaseConfig, run: ProgramRun) -> Section:
     try:
         result = phase_estimate(config, run)
     except UnknownPriceError as exc:
-        return Section(title="Cost", columns=("problem",), rows=[[str(exc)]], notes=["cannot estimate"], failed=True)
+        regional = isinstance(exc, UnknownRegionError) or config.environment.region != price_catalog().region
+        problem = f"scaleplan:environment.region {config.environment.region!r}: {exc}" if regional else str(exc)
+        return Section(title="Cost", columns=("problem",), rows=[[problem]], notes=["cannot estimate"], failed=True)
     total = result.total_usd
     ratio = budget_ratio(total, config)
     rows: list[list[Cell]] = [

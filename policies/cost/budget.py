@@ -70,7 +70,7 @@ def over_budget_message(result: Estimate, budget_usd: float, max_percent: float,
 def _validate(args: StackValidationArgs, report: ReportViolation) -> None:
     config = args.get_config()
     try:
-        result = estimate(priced(args), usage_from_config(config))
+        result = estimate(priced(args), usage_from_config(config), region=str(config["region"]))
     except (UnknownPriceError, ValueError) as exc:
         report(f"cannot estimate the monthly cost: {exc}", None)
         return
@@ -84,18 +84,19 @@ def _validate(args: StackValidationArgs, report: ReportViolation) -> None:
 policy = StackValidationPolicy(
     name=BUDGET,
     description=(
-        "The estimated monthly cost (infra/cost estimator, 730 h, groups at desired size) "
-        "stays within the phase budget."
+        "The estimated monthly cost (infra/cost estimator at the region's prices, 730 h, groups at "
+        "desired size) stays within the phase budget."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_validate,
     config_schema=PolicyConfigSchema(
         properties={
             "budget_monthly_usd": {"type": "number", "exclusiveMinimum": 0},
+            "region": {"type": "string", "minLength": 1},
             "max_percent_of_budget": {"type": "number", "exclusiveMinimum": 0, "default": 100},
             "top_lines": {"type": "integer", "minimum": 1, "default": 5},
             "usage": {"type": "object"},
         },
-        required=["budget_monthly_usd", "usage"],
+        required=["budget_monthly_usd", "region", "usage"],
     ),
 )

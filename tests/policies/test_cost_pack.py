@@ -35,7 +35,7 @@ def resource(type_: str, name: str, inputs: dict[str, Any], resource_id: str = "
 USAGE = {**dict.fromkeys(UsageConfig.model_fields, 0), "nat_processed_gb_per_month": 100}
 BASE_CONFIG: dict[str, Any] = {
     "all": "mandatory",
-    names.BUDGET: {"budget_monthly_usd": 1000, "usage": USAGE},
+    names.BUDGET: {"budget_monthly_usd": 1000, "region": "us-east-1", "usage": USAGE},
     names.FAMILIES: {"allowed_families": ["m7g", "t4g"]},
     names.MAX_NODES: {"max_nodes": 10},
     names.NAT_COUNT: {"nat_strategy": "single", "expected_nat_gateways": 1},
@@ -113,12 +113,28 @@ def test_rejects_an_estimate_over_budget(cost_pack: PackUnderTest) -> None:
     spot = 2 * hours * RATES.rate("ec2_on_demand_hour", "m7g.large").value * (1 - discount)
     disk = 2 * 20 * RATES.rate("ebs_gb_month", "gp2").value
     total = nat_hours + nat_data + ipv4 + spot + disk
-    config = {**BASE_CONFIG, names.BUDGET: {"budget_monthly_usd": 50, "usage": USAGE, "top_lines": 2}}
+    config = {
+        **BASE_CONFIG,
+        names.BUDGET: {"budget_monthly_usd": 50, "region": "us-east-1", "usage": USAGE, "top_lines": 2},
+    }
     assert cost_pack.stack_violations(baseline(), names.BUDGET, config) == [
         (
             "",
             f"estimated monthly cost ${total:,.2f} is above 100% of the $50.00 budget ($50.00); top cost lines: "
             f"pools-burst m7g.large spot, desired 2 ${spot:,.2f}; nat-a NAT gateway ${nat_hours:,.2f}",
+        )
+    ]
+
+
+def test_rejects_a_region_it_has_no_prices_for(cost_pack: PackUnderTest) -> None:
+    # Never us-east-1's prices for another region: the budget cannot be judged, which blocks.
+    config = {**BASE_CONFIG, names.BUDGET: {**BASE_CONFIG[names.BUDGET], "region": "ap-south-1"}}
+    priced = ", ".join(RATES.priced_regions)
+    assert cost_pack.stack_violations(baseline(), names.BUDGET, config) == [
+        (
+            "",
+            "cannot estimate the monthly cost: no prices for region 'ap-south-1' in infra/cost/prices.yaml; "
+            f"regions with prices: {priced}",
         )
     ]
 
