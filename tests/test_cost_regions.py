@@ -101,3 +101,28 @@ def test_the_cost_section_names_the_region_key_when_it_cannot_price() -> None:
 
 def test_the_budget_policy_prices_the_phases_region() -> None:
     assert cost_policy_config(phase_config("growth"))[BUDGET]["region"] == "us-east-1"
+
+
+def test_a_listed_region_is_priced_with_its_own_figures() -> None:
+    # eu-west-1 lists t3.large and gp2 (Infracost's eu-west-1 golden): $0.0912/h and $0.11/GB-month,
+    # not us-east-1's $0.0832 and $0.10.
+    eu, home = price_catalog().for_region("eu-west-1"), price_catalog().for_region("us-east-1")
+    assert eu.rate("ec2_on_demand_hour", "t3.large").value == 0.0912
+    assert eu.rate("ebs_gb_month", "gp2").value == 0.11
+    assert home.rate("ec2_on_demand_hour", "t3.large").value == 0.0832
+    assert home.rate("ebs_gb_month", "gp2").value == 0.10
+    every = [
+        rate for sections in price_catalog().regions.values() for items in sections.values() for rate in items.values()
+    ]
+    assert all(rate.source.startswith("github:") and rate.as_of for rate in every)
+
+
+def test_an_item_a_listed_region_lacks_fails_the_estimate_naming_the_key() -> None:
+    config = phase_config("growth")
+    elsewhere = config.model_copy(update={"environment": config.environment.model_copy(update={"region": "eu-west-1"})})
+    section = cost_section(elsewhere, built_phase("growth"))
+    assert section.failed
+    [[problem]] = section.rows
+    # The first resource with an item eu-west-1 does not price, never priced at us-east-1's figure.
+    assert str(problem).startswith("scaleplan:environment.region 'eu-west-1': ")
+    assert "no price for 'ipv4' in 'ec2_public_ipv4_hour' for eu-west-1 (infra/cost/prices.yaml)" in str(problem)
