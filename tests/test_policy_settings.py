@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import PhaseConfig
 from infra.config.loader import load_stack_file
-from infra.config.phases import stack_files
+from infra.config.transitions import STEPS
 from infra.cost.policy_config import BUDGET, cost_policy_config
 from infra.plan import cli
 from infra.plan.capture import ProgramRun, ResourceObserver
@@ -25,6 +25,7 @@ from infra.policy.settings import (
     RDS_BACKUP_RETENTION,
     RDS_MULTI_AZ,
     committed_file,
+    committed_stack_files,
     expected_files,
     pack_settings,
     render,
@@ -51,7 +52,9 @@ def test_each_committed_config_is_what_its_stack_file_derives(phase: str) -> Non
 
 def test_no_committed_config_without_its_stack_file() -> None:
     committed = set(POLICIES_ROOT.glob("*/config/*.json"))
-    assert committed == set(expected_files(stack_files()))
+    assert committed == set(expected_files(committed_stack_files()))
+    # The plan's stack files and the generated files of the moves between phases.
+    assert set(committed_stack_files()) == {*PHASES, *(step.path.stem for step in STEPS)}
 
 
 def test_the_generator_check_passes_on_the_committed_files() -> None:

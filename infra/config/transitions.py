@@ -124,14 +124,16 @@ def render(step: TransitionStep, root: Path = ROOT) -> str:
 
 def main() -> int:
     # Imported here: the cost package imports the config package this module belongs to.
-    from infra.config.loader import load_stack_file  # noqa: PLC0415
-    from infra.cost.policy_config import render as render_cost_policy_config  # noqa: PLC0415
+    # Every pack's config for each step, as for any stack file (infra.policy.settings).
+    from infra.policy.settings import expected_files  # noqa: PLC0415
 
     for step in STEPS:
         step.path.parent.mkdir(exist_ok=True)
         step.path.write_text(render(step))
-        step.cost_policy_config_path.write_text(render_cost_policy_config(load_stack_file(step.path)))
-        print(step.path.relative_to(ROOT), step.cost_policy_config_path.relative_to(ROOT))
+        print(step.path.relative_to(ROOT))
+        for config_path, text in expected_files({step.path.stem: step.path}, ROOT).items():
+            config_path.write_text(text)
+            print(config_path.relative_to(ROOT))
     return 0
 
 

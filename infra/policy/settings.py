@@ -8,7 +8,8 @@ the stack files in the project root, committed only because ``pulumi preview
 --policy-pack-config`` needs a file; a test keeps each equal to what its stack file derives.
 
 ``python -m infra.policy.settings [--stack-file F ...] [--check]`` regenerates them (every
-``Pulumi.<stack>.yaml`` in the root by default), or with ``--check`` lists the stale ones.
+``Pulumi.<stack>.yaml`` in the root and every ``transitions/<name>.yaml`` by default), or with
+``--check`` lists the stale ones.
 """
 
 from __future__ import annotations
@@ -69,6 +70,16 @@ def committed_file(pack: str, stack: str, root: Path = PROJECT_ROOT) -> Path:
     return root / "policies" / pack / "config" / f"{stack}.json"
 
 
+def committed_stack_files(root: Path = PROJECT_ROOT) -> dict[str, Path]:
+    """Every stack file whose pack configs are committed: the plan's ``Pulumi.<stack>.yaml``
+    and the generated files of the moves between phases (``transitions/<name>.yaml``, whose
+    configs are ``policies/<pack>/config/<name>.json``)."""
+    from infra.config.transitions import DIRECTORY  # noqa: PLC0415 - only the generator needs it
+
+    transitions = sorted((root / DIRECTORY).glob("*.yaml"))
+    return {**stack_files(root), **{path.stem: path for path in transitions}}
+
+
 def expected_files(files: Mapping[str, Path], root: Path = PROJECT_ROOT) -> dict[Path, str]:
     """Every committed config file the stack files derive, with its expected text."""
     expected: dict[Path, str] = {}
@@ -86,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         dest="stack_files",
-        help="a stack file Pulumi.<stack>.yaml (repeatable); default: every one in the project root",
+        help="a stack file Pulumi.<stack>.yaml (repeatable); default: every one in the project root and transitions/",
     )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a committed file is stale")
     args = parser.parse_args(argv)
@@ -96,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{path}: a stack file is named Pulumi.<stack>.yaml, the stack name names its config files")
         files[path.name.removeprefix("Pulumi.").removesuffix(".yaml")] = path
     try:
-        expected = expected_files(files or stack_files())
+        expected = expected_files(files or committed_stack_files())
     except PhaseConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
