@@ -116,7 +116,7 @@ def test_the_running_program_refuses_the_committed_files(engine_config: None) ->
 
 def test_the_running_program_accepts_an_environments_own_values(engine_config: None) -> None:
     pulumi.runtime.set_all_config(_as_engine_config(real_values("growth")))
-    assert load_from_running_program("prod").environment.phase.value == "growth"
+    assert load_from_running_program("prod").environment.phase == "growth"
 
 
 def test_the_plan_lists_the_placeholders_without_failing() -> None:

@@ -218,7 +218,7 @@ def test_no_launch_template_carries_the_phase_into_what_it_launches(stage: str) 
             assert "phase" not in spec["tags"], (template.name, spec["resourceType"])
             assert spec["tags"]["environment"] == "ftw-prod"
         # The template resource itself does carry it: a tag update there launches nothing.
-        assert template.inputs["tags"]["phase"] == config_of(stage).environment.phase.value
+        assert template.inputs["tags"]["phase"] == config_of(stage).environment.phase
 
 
 def _template_sizing(config: PhaseConfig, template_name: str) -> object:
