@@ -323,7 +323,7 @@ CASES: list[tuple[str, str, Any, str | Callable[[], str]]] = [
         "environment.region",
         "ap-south-1",
         "scaleplan:environment.region: no prices for region 'ap-south-1' in infra/cost/prices.yaml; "
-        "regions with prices: eu-west-1, us-east-1",
+        "regions with prices: eu-central-1, eu-west-1, us-east-1, us-west-2",
     ),
     (
         "malformed_region",

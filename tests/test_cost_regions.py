@@ -72,7 +72,8 @@ def test_the_catalog_marks_aws_prices_regional_and_cloudflare_global() -> None:
         catalog.regional_sections
     )
     assert not {"cloudflare_r2", "cloudflare_plan_month", "ec2_spot", "rds_multi_az"} & catalog.regional_sections
-    assert "us-east-1" in catalog.priced_regions
+    # us-east-1 whole; the other three only for the items a source prices there (docs/cost.md).
+    assert catalog.priced_regions == ["eu-central-1", "eu-west-1", "us-east-1", "us-west-2"]
 
 
 def test_the_estimate_uses_the_given_region() -> None:
