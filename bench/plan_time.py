@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASES = ("foundation", "growth", "scale", "optimize")
 SDKS = ("pulumi", "pulumi_aws", "pulumi_cloudflare", "pulumi_kubernetes")
 TARGET_RATIO = 1.5
 EAGER_ENV = "SCALEPLAN_EAGER_SDK_IMPORTS"
@@ -162,11 +161,22 @@ def _ratio(bare: list[float], plan: list[float]) -> float:
     return _median([p / b for b, p in zip(bare, plan, strict=True)])
 
 
+def plan_stacks() -> list[str]:
+    """Every stack file in the project root, in the plan's order (``infra.config.phases``)."""
+    from infra.config.phases import load_plan  # noqa: PLC0415 - timed runs are subprocesses
+
+    configs, _problems = load_plan(ROOT)
+    return list(configs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stacks = plan_stacks()
     parser = argparse.ArgumentParser(prog="python -m bench.plan_time", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure; the median is reported (default 5)")
-    parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
-    parser.add_argument("--breakdown", choices=PHASES, default="optimize", help="phase whose stages are timed")
+    parser.add_argument("--phases", nargs="+", choices=stacks, default=stacks)
+    parser.add_argument(
+        "--breakdown", choices=stacks, default=stacks[-1], help="phase whose stages are timed (default: the largest)"
+    )
     parser.add_argument("--no-eager", action="store_true", help="skip timing the plan with eager SDK imports")
     parser.add_argument(
         "--pycache-prefix",
