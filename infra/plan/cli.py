@@ -126,19 +126,21 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
     return EXIT_SECTION_FAILED if any(report.failed for report in reports) else EXIT_OK
 
 
-def policy_analysis_ahead(config: PhaseConfig, stack: str, source: str) -> AnalysisAhead:
+def policy_analysis_ahead(config: PhaseConfig, stack: str, source: str | None = None) -> AnalysisAhead:
     """Start the policy packs and analyze each resource while the program runs under mocks.
 
     Each pack is a separate Python process: started and fed beside the program (on the
     other core) rather than after it, its start-up and most of its analysis leave the plan's
     critical path. The verdict section then runs the packs as usual and takes the answers
     already computed (see :class:`infra.policy.packs.AnalysisAhead`). Both configure the packs
-    with the settings derived from ``config``, the stack file being planned (``source``).
+    with the settings derived from ``config``, the stack file being planned (``source``, for
+    reports; ``Pulumi.<stack>.yaml`` when not given).
     """
     from infra.policy.packs import AnalysisAhead, for_config  # noqa: PLC0415
     from infra.policy.runner import StackContext  # noqa: PLC0415
 
-    return AnalysisAhead(for_config(config, source), StackContext(project=PROJECT, stack=stack))
+    shown = source or default_stack_file(stack).name
+    return AnalysisAhead(for_config(config, shown), StackContext(project=PROJECT, stack=stack))
 
 
 class _RecordingEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
