@@ -50,6 +50,7 @@ from infra.config.transitions import STEPS, render, step_values
 from infra.cost.policy_config import max_nodes
 from infra.cost.policy_config import render as render_cost_policy_config
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
+from infra.provider_schemas.replacement import replacement_paths
 from infra.stack import build_phase
 from infra.yaml_files import load_file
 from tests.conftest import PHASES, ROOT, built_phase, phase_config, stack_file
@@ -61,18 +62,8 @@ LISTENER = "aws:lb/listener:Listener"
 ASG = "aws:autoscaling/group:Group"
 BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 
-NODE_GROUP_FORCE_NEW = (
-    "amiType",
-    "capacityType",
-    "clusterName",
-    "diskSize",
-    "instanceTypes",
-    "nodeGroupName",
-    "nodeGroupNamePrefix",
-    "nodeRoleArn",
-    "remoteAccess",
-    "subnetIds",
-)
+NODE_GROUP_FORCE_NEW = replacement_paths("aws:eks/nodeGroup:NodeGroup")
+"""From the providers' definitions (infra/provider_schemas): instanceTypes, capacityType, ..."""
 """``ForceNew`` in aws_eks_node_group (plus ``launch_template.id``/``name``, which never change here)."""
 TARGET_GROUP_FORCE_NEW = ("name", "namePrefix", "port", "protocol", "protocolVersion", "targetType", "vpcId")
 LAUNCH_TEMPLATE_NO_NEW_VERSION = ("tags", "tagsAll", "updateDefaultVersion", "defaultVersion")

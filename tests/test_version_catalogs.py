@@ -24,6 +24,7 @@ from infra.config.cache import CACHE_FAMILIES
 from infra.config.errors import PhaseConfigError
 from infra.config.loader import parse_phase_config
 from infra.database.parameters import POSTGRES_FAMILIES
+from infra.provider_schemas.replacement import replacement_paths
 from infra.yaml_files import load_file
 from tests.conftest import ROOT, built_phase, phase_config, stack_file
 
@@ -142,34 +143,17 @@ def test_eks_phases_pin_kubernetes_135_with_its_catalog_builds(phase: str) -> No
     assert eks.charts.cluster_autoscaler.chart.version == "9.59.0"
 
 
-# Inputs that force a replacement, from hashicorp/terraform-provider-aws internal/service/eks
-# (cluster.go @00555dc5, node_group.go @012e0a32, addon.go @00a35305; `ForceNew: true`), in the
-# engine's camelCase. `version` (cluster, node group) and `addon_version` are Optional+Computed
-# without ForceNew: UpdateClusterVersion, UpdateNodegroupVersion and UpdateAddon change them in
-# place. A Helm release's values are upgraded in place (helm upgrade).
-FORCE_NEW = {
-    "aws:eks/cluster:Cluster": {
-        "name",
-        "roleArn",
-        "bootstrapSelfManagedAddons",
-        "outpostConfig",
-        "remoteNetworkConfig",
-    },
-    "aws:eks/nodeGroup:NodeGroup": {
-        "amiType",
-        "capacityType",
-        "clusterName",
-        "diskSize",
-        "instanceTypes",
-        "nodeGroupName",
-        "nodeGroupNamePrefix",
-        "nodeRoleArn",
-        "remoteAccess",
-        "subnetIds",
-    },
-    "aws:eks/addon:Addon": {"addonName", "clusterName"},
-    "kubernetes:helm.sh/v3:Release": {"name"},
-}
+# Inputs that force a replacement come from the providers' own definitions
+# (infra/provider_schemas): `version` (cluster, node group) and `addon_version` are updated in
+# place (UpdateClusterVersion, UpdateNodegroupVersion, UpdateAddon), a Helm release's values by
+# helm upgrade.
+VERSIONED_TYPES = (
+    "aws:eks/cluster:Cluster",
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:eks/addon:Addon",
+    "kubernetes:helm.sh/v3:Release",
+)
+FORCE_NEW = {type_token: replacement_paths(type_token) for type_token in VERSIONED_TYPES}
 
 
 def _strings(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -208,7 +192,8 @@ def test_a_kubernetes_version_move_changes_only_inputs_updated_in_place() -> Non
         ("kubernetes:helm.sh/v3:Release", "version"),
     }
     for resource_type, path in carriers:
-        assert path.split(".")[0] not in FORCE_NEW[resource_type], (resource_type, path)
+        forcing = FORCE_NEW[resource_type]
+        assert not any(path == p or path.startswith(f"{p}.") for p in forcing), (resource_type, path)
 
 
 def test_node_groups_follow_the_cluster_version_without_a_pinned_image() -> None:
