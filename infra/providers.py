@@ -21,3 +21,16 @@ def aws_provider(config: PhaseConfig, tags: Mapping[str, str]) -> aws.Provider:
         default_tags=aws.ProviderDefaultTagsArgs(tags=dict(tags)),
         opts=pulumi.ResourceOptions(),
     )
+
+
+def aws_dr_provider(config: PhaseConfig, tags: Mapping[str, str]) -> aws.Provider | None:
+    """The second AWS provider, in ``operations.recovery.disaster_recovery.region``; None when unset."""
+    dr = config.operations.recovery.disaster_recovery
+    if dr is None:
+        return None
+    return aws.Provider(
+        "aws-dr",
+        region=dr.region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=dict(tags)),
+        opts=pulumi.ResourceOptions(),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -29,7 +29,7 @@ from infra.compute.sizing import desired_sizes
 from infra.config import PhaseConfig
 from infra.config.cache import ClusterMode
 from infra.config.secrets import DEFAULT_REFRESH_SECONDS, credential_key
-from infra.database.component import Postgres, PostgresArgs
+from infra.database.component import DisasterRecoveryArgs, Postgres, PostgresArgs
 from infra.database.identity import ApplicationDatabaseIdentity, ApplicationDatabaseIdentityArgs
 from infra.edge.component import Edge, EdgeArgs
 from infra.edge.origin import load_balancer_ingress
@@ -43,7 +43,7 @@ from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
 from infra.platform.component import Platform, PlatformArgs
 from infra.platform.provider import kubernetes_provider
-from infra.providers import aws_provider
+from infra.providers import aws_dr_provider, aws_provider
 from infra.secrets.component import ApplicationSecrets, ApplicationSecretsArgs
 from infra.secrets.kubernetes import ApplicationSecretsSync, ApplicationSecretsSyncArgs
 from infra.tagging import kubernetes_labels, standard_tags
@@ -109,6 +109,37 @@ def former_volumes_keys() -> list[pulumi.Alias]:
     ]
 
 
+def _build_disaster_recovery(
+    config: PhaseConfig, *, account_id: pulumi.Input[str], tags: Mapping[str, str]
+) -> DisasterRecoveryArgs | None:
+    dr = config.operations.recovery.disaster_recovery
+    aws_dr = aws_dr_provider(config, tags)
+    if dr is None or aws_dr is None:
+        return None
+    dr_keys = PlatformKeys(
+        "dr-keys",
+        PlatformKeysArgs(
+            environment=config.environment.name,
+            region=dr.region,
+            account_id=account_id,
+            purposes=[
+                KeyPurpose(
+                    name="database-dr",
+                    description=f"DR copies of the database backups in {dr.region} (vault, replicated backups)",
+                )
+            ],
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_dr]),
+    )
+    return DisasterRecoveryArgs(
+        provider=aws_dr,
+        region=dr.region,
+        kms_key_arn=dr_keys.keys["database-dr"].arn,
+        copy_retention_days=dr.copy_retention_days,
+    )
+
+
 def build_phase(config: PhaseConfig) -> Phase:
     """Declare every resource of the phase that ``config`` describes."""
     env = config.environment
@@ -158,6 +189,9 @@ def build_phase(config: PhaseConfig) -> Phase:
         opts=on_aws,
     )
     app_secrets, access = _build_application_secrets(config, keys, tags=tags, on_aws=on_aws)
+    # The DR region, when set: its own explicit provider, a database key there (same policy
+    # conventions as the primary keys) for the copy vault and the replicated automated backups.
+    disaster_recovery = _build_disaster_recovery(config, account_id=account_id, tags=tags)
     network = Network(
         "network",
         NetworkArgs(
@@ -230,6 +264,7 @@ def build_phase(config: PhaseConfig) -> Phase:
             kms_key_arn=keys.keys["database"].arn,
             logs_kms_key_arn=keys.keys["logs"].arn,
             tags=tags,
+            disaster_recovery=disaster_recovery,
         ),
         opts=on_aws,
     )
@@ -325,6 +360,12 @@ def build_phase(config: PhaseConfig) -> Phase:
             "achievable_rpo_minutes": recovery.achievable_rpo_minutes,
             "restore_estimate_minutes": recovery.restore_estimate_minutes,
             "covers_region_loss": recovery.covers_region_loss,
+            **({"dr_region": recovery.dr_region} if recovery.dr_region is not None else {}),
+            **(
+                {"region_loss_rpo_minutes": recovery.region_loss_rpo_minutes}
+                if recovery.region_loss_rpo_minutes is not None
+                else {}
+            ),
         },
     )
     pulumi.export("media_cdn_hostname", edge.media_hostname)

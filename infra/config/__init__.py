@@ -230,6 +230,17 @@ class PhaseConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _dr_region_is_another_region(self) -> PhaseConfig:
+        dr = self.operations.recovery.disaster_recovery
+        if dr is not None and dr.region == self.environment.region:
+            raise field_error(
+                "operations.recovery.disaster_recovery.region",
+                f"must differ from environment.region {self.environment.region}: a copy in the same region "
+                f"is lost with it (got {dr.region})",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _recovery_objectives_are_met(self) -> PhaseConfig:
         problems = assess_recovery(self.operations.recovery, self.database).problems
         if problems:

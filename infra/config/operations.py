@@ -145,6 +145,36 @@ class AlertTopics(ConfigModel):
     warning: AlertTopic
 
 
+AWS_COMMERCIAL_REGIONS = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1", "mx-central-1",
+        "sa-east-1", "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1",
+        "eu-south-2", "eu-north-1", "il-central-1", "me-south-1", "me-central-1", "af-south-1", "ap-east-1",
+        "ap-east-2", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+        "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    }
+)  # fmt: skip
+"""AWS commercial regions (AWS General Reference, "Regional endpoints"), where a DR copy may go."""
+
+
+class DisasterRecoveryConfig(ConfigModel):
+    """A copy of the database's backups in a second region (infra/database/component.py)."""
+
+    region: str
+    """Where the AWS Backup copies and the replicated automated backups go; not the primary region."""
+    copy_retention_days: Annotated[int, Field(ge=7, le=35 * 100)] = 30
+    """How long each copied daily snapshot is kept in the DR vault."""
+
+    @model_validator(mode="after")
+    def _known_region(self) -> DisasterRecoveryConfig:
+        if self.region not in AWS_COMMERCIAL_REGIONS:
+            raise field_error(
+                "region",
+                f"must be an AWS commercial region such as us-west-2 or eu-west-1 (got {self.region!r})",
+            )
+        return self
+
+
 class RecoveryConfig(ConfigModel):
     """The recovery objectives the phase declares; the config is refused when what the phase
     builds cannot meet them (infra/observability/recovery.py states the model)."""
@@ -154,7 +184,9 @@ class RecoveryConfig(ConfigModel):
     rto_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
     """Longest time to be serving again, in minutes."""
     survives_region_loss: bool = False
-    """Whether the objectives must hold when the whole region is lost."""
+    """Whether the objectives must hold when the whole region is lost (needs ``disaster_recovery``)."""
+    disaster_recovery: DisasterRecoveryConfig | None = None
+    """Copy backups to a second region; off when unset."""
 
 
 class BudgetScope(enum.StrEnum):

@@ -40,6 +40,18 @@ class PostgresArgs:
     logs_kms_key_arn: pulumi.Input[str]
     """CMK for the exported PostgreSQL log groups."""
     tags: Mapping[str, str]
+    disaster_recovery: DisasterRecoveryArgs | None = None
+    """Copy backups to a second region; None keeps them in the primary region only."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisasterRecoveryArgs:
+    provider: aws.Provider
+    """The explicit AWS provider of the DR region (created once in infra/stack.py)."""
+    region: str
+    kms_key_arn: pulumi.Input[str]
+    """CMK in the DR region for the copy vault and the replicated automated backups."""
+    copy_retention_days: int
 
 
 def replica_names(count: int) -> list[str]:
@@ -302,6 +314,35 @@ class Postgres(pulumi.ComponentResource):
             tags=with_name(tags, vault_name),
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
+        dr = args.disaster_recovery
+        copy_actions: list[aws.backup.PlanRuleCopyActionArgs] = []
+        if dr is not None:
+            dr_vault_name = physical_name(env, "postgres-dr", service=Service.BACKUP)
+            dr_vault = aws.backup.Vault(
+                f"{name}-dr-backup-vault",
+                name=dr_vault_name,
+                region=dr.region,
+                kms_key_arn=dr.kms_key_arn,
+                force_destroy=False,
+                tags=with_name(tags, dr_vault_name),
+                opts=pulumi.ResourceOptions(parent=self, provider=dr.provider, protect=True),
+            )
+            copy_actions.append(
+                aws.backup.PlanRuleCopyActionArgs(
+                    destination_vault_arn=dr_vault.arn,
+                    lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(delete_after=dr.copy_retention_days),
+                )
+            )
+            # Point-in-time recovery in the DR region too: RDS replicates the snapshots and
+            # transaction logs of the primary (PostgreSQL supports it), encrypted with the DR key.
+            aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-dr-automated-backups",
+                source_db_instance_arn=primary.arn,
+                region=dr.region,
+                kms_key_id=dr.kms_key_arn,
+                retention_period=cfg.backup_retention_days,
+                opts=pulumi.ResourceOptions(parent=self, provider=dr.provider),
+            )
         plan_name = physical_name(env, "postgres-daily", service=Service.BACKUP)
         plan = aws.backup.Plan(
             f"{name}-backup-plan",
@@ -315,6 +356,7 @@ class Postgres(pulumi.ComponentResource):
                     completion_window=360,
                     lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=cfg.snapshot_retention_days),
                     recovery_point_tags=tags,
+                    copy_actions=copy_actions or None,
                 )
             ],
             tags=with_name(tags, plan_name),

@@ -14,8 +14,13 @@ The model, stated once so every figure can be checked by hand:
   the names are swapped. AWS publishes no restore-time figure: it grows with the transaction
   log to replay and the volume size. :data:`RESTORE_MINUTES` is this program's planning
   figure, to be replaced by what a restore drill measures.
-- Region loss. Nothing this program builds leaves the region (no backup copy, no replicated
-  automated backups), so an objective that must survive the loss of the region is refused.
+- Region loss. Without ``operations.recovery.disaster_recovery`` nothing leaves the region, so
+  an objective that must survive the loss of the region is refused. With it, AWS Backup copies
+  each daily snapshot to a vault in the DR region and RDS replicates the automated backups
+  there. AWS publishes no lag for replicated automated backups, so only the daily copy is
+  credited: after a region loss the newest copy can be :data:`DR_COPY_INTERVAL_MINUTES` old,
+  and a region-loss objective needs an RPO at least that long. The RTO check is the same
+  database restore (in the DR region); rebuilding the rest of the stack there is not modelled.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ PITR_LOG_UPLOAD_MINUTES = 5
 """RDS uploads transaction logs for point-in-time recovery every 5 minutes."""
 RESTORE_MINUTES = 60
 """Planning figure for a point-in-time restore to a new instance plus the name swap (not measured here)."""
+DR_COPY_INTERVAL_MINUTES = 24 * 60
+"""The backup plan's rule runs daily (``cron(0 H ? * * *)``) and copies each snapshot to the DR vault."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,9 @@ class RecoveryAssessment:
     achievable_rpo_minutes: int
     restore_estimate_minutes: int
     covers_region_loss: bool
+    region_loss_rpo_minutes: int | None
+    """Age of the newest copy outside the region at worst; None when nothing leaves the region."""
+    dr_region: str | None
     pitr_window_days: int
     """How far back point-in-time recovery reaches (``backup_retention_days``)."""
     problems: tuple[tuple[str, str], ...]
@@ -45,6 +55,8 @@ class RecoveryAssessment:
 
     def summary(self) -> str:
         region = "region loss covered" if self.covers_region_loss else "region loss not covered"
+        if self.dr_region is not None:
+            region += f" (daily copy to {self.dr_region}: up to {self.region_loss_rpo_minutes} min lost)"
         return (
             f"RPO {self.rpo_minutes} min (point-in-time recovery to {self.achievable_rpo_minutes} min ago, "
             f"over {self.pitr_window_days} days), "
@@ -73,12 +85,22 @@ def assess_recovery(recovery: RecoveryConfig, database: DatabaseConfig) -> Recov
                 f"planned at {RESTORE_MINUTES} minutes (docs/runbooks/restore.md) (got {recovery.rto_minutes})",
             )
         )
-    if recovery.survives_region_loss:
+    dr = recovery.disaster_recovery
+    if recovery.survives_region_loss and dr is None:
         problems.append(
             (
                 "operations.recovery.survives_region_loss",
-                "must be false: no backup leaves the region (no cross-region copy or replicated automated "
-                "backups is built), so nothing can be restored after losing it (got true)",
+                "must be false: no backup leaves the region (set operations.recovery.disaster_recovery to copy "
+                "them to a second region), so nothing can be restored after losing it (got true)",
+            )
+        )
+    elif recovery.survives_region_loss and recovery.rpo_minutes < DR_COPY_INTERVAL_MINUTES:
+        problems.append(
+            (
+                "operations.recovery.rpo_minutes",
+                f"must be at least {DR_COPY_INTERVAL_MINUTES} when survives_region_loss is true: the backup plan "
+                f"copies a snapshot to the DR region once a day, so a region loss can lose up to "
+                f"{DR_COPY_INTERVAL_MINUTES} minutes (got {recovery.rpo_minutes})",
             )
         )
     return RecoveryAssessment(
@@ -87,6 +109,8 @@ def assess_recovery(recovery: RecoveryConfig, database: DatabaseConfig) -> Recov
         achievable_rpo_minutes=PITR_LOG_UPLOAD_MINUTES,
         restore_estimate_minutes=RESTORE_MINUTES,
         covers_region_loss=recovery.survives_region_loss and not problems,
+        region_loss_rpo_minutes=DR_COPY_INTERVAL_MINUTES if dr is not None else None,
+        dr_region=dr.region if dr is not None else None,
         pitr_window_days=database.backup_retention_days,
         problems=tuple(problems),
     )

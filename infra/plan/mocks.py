@@ -335,18 +335,30 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str = DEFAULT_REGION) -> None:
         self.region = region
+        self._provider_regions: dict[str, str] = {}
+        """Region of each explicit AWS provider by its ID: a second provider (the DR region) answers there."""
         self._invokes = _invoke_answers(region)
+
+    def _region_of(self, args: pulumi.runtime.MockResourceArgs) -> str:
+        """The region a resource lives in: its own ``region`` input, else its provider's, else the stack's."""
+        if isinstance(args.inputs.get("region"), str):
+            return str(args.inputs["region"])
+        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        return self._provider_regions.get(provider_id, self.region)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ.startswith("pulumi:providers:"):
+            if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
+                self._provider_regions[f"{args.name}-provider-id"] = str(args.inputs["region"])
             return f"{args.name}-provider-id", state
+        region = self._region_of(args)
         computed = COMPUTED.get(args.typ)
         if computed is not None:
-            state.update(computed(args.name, args.inputs, self.region))
+            state.update(computed(args.name, args.inputs, region))
         elif args.typ.startswith("aws:") and "arn" not in state:
             service = args.typ.split(":")[1].split("/")[0]
-            state["arn"] = _arn(service, self.region, f"{_name_or(args.inputs, args.name)}")
+            state["arn"] = _arn(service, region, f"{_name_or(args.inputs, args.name)}")
         resource_id = args.resource_id or mock_id(args.typ, args.name)
         state.setdefault("id", resource_id)
         return resource_id, state
