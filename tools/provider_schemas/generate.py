@@ -88,6 +88,7 @@ AWS_TYPES: dict[str, tuple[str, str, str]] = {
     "aws:lb/loadBalancer:LoadBalancer": ("aws_lb", "elbv2", "func.resourceLoadBalancer"),
     "aws:lb/targetGroup:TargetGroup": ("aws_lb_target_group", "elbv2", "func.resourceTargetGroup"),
     "aws:rds/instance:Instance": ("aws_db_instance", "rds", "func.resourceInstance"),
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": ("aws_db_instance_automated_backups_replication", "rds", "func.resourceInstanceAutomatedBackupsReplication"),
     "aws:rds/parameterGroup:ParameterGroup": ("aws_db_parameter_group", "rds", "func.resourceParameterGroup"),
     "aws:rds/subnetGroup:SubnetGroup": ("aws_db_subnet_group", "rds", "func.resourceSubnetGroup"),
     "aws:s3/bucket:Bucket": ("aws_s3_bucket", "s3", "func.resourceBucket"),
