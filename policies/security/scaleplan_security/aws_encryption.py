@@ -12,6 +12,7 @@ TOPIC = "aws:sns/topic:Topic"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KEY = "aws:kms/key:Key"
 BACKUP_VAULT = "aws:backup/vault:Vault"
+BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 _AWS_MANAGED_ALIASES = ("alias/aws/",)
 
 
@@ -94,6 +95,12 @@ POLICIES: list[Policy] = [
         "Backup vaults must not be deletable with their recovery points.",
         [BACKUP_VAULT],
         _vault_force_destroy,
+    ),
+    resource_policy(
+        "aws-rds-automated-backups-replication-require-customer-managed-key",
+        "Automated backups replicated to another region must be encrypted with a customer-managed KMS key.",
+        [BACKUP_REPLICATION],
+        _customer_key("Replicated automated backups", "kmsKeyId", "kms_key_id"),
     ),
     resource_policy(
         "aws-kms-key-require-deletion-window",
