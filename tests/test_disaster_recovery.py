@@ -13,11 +13,13 @@ import pytest
 from infra.config import PhaseConfig
 from infra.config.errors import PhaseConfigError
 from infra.config.loader import parse_phase_config
+from infra.cost.catalog import UnknownPriceError, price_catalog
+from infra.cost.estimate import PricedResource, estimate, from_captured
 from infra.observability.recovery import DR_COPY_INTERVAL_MINUTES, assess_recovery
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
 from infra.stack import build_phase
 from infra.yaml_files import load_file
-from tests.conftest import built_phase, stack_file
+from tests.conftest import built_phase, phase_config, stack_file
 
 DR_REGION = "us-west-1"
 VAULT = "aws:backup/vault:Vault"
@@ -163,3 +165,50 @@ def test_outputs_state_the_dr_region_and_region_loss_rpo() -> None:
     assert exported["dr_region"] == DR_REGION
     assert exported["region_loss_rpo_minutes"] == DR_COPY_INTERVAL_MINUTES
     assert "dr_region" not in built_phase("foundation").stack_outputs["recovery_objectives"]
+
+
+# --- cost --------------------------------------------------------------------------------------
+
+
+def _dr_estimate_inputs() -> tuple[list[PricedResource], PhaseConfig]:
+    return from_captured(dr_run().resources), _config(disaster_recovery=DR_BLOCK)
+
+
+def test_dr_estimate_refuses_what_has_no_sourced_price() -> None:
+    resources, config = _dr_estimate_inputs()
+    with pytest.raises(UnknownPriceError) as raised:
+        estimate(resources, config.usage)
+    # RDS backup storage in us-west-1 has no sourced figure: refused, never priced at $0.
+    assert "'us-west-1' in 'dr_rds_backup_storage_gb_month'" in str(raised.value)
+    assert "database-dr-automated-backups" in str(raised.value)
+
+
+def test_dr_copy_is_priced_per_gb_in_the_dr_region() -> None:
+    resources, config = _dr_estimate_inputs()
+    catalog = price_catalog()
+    # Stand-in rate for the one unsourced figure, only to check the arithmetic of the rest.
+    stand_in = catalog.rate("dr_rds_backup_storage_gb_month", "us-east-1").model_copy(update={"value": 0.5})
+    sections = {**catalog.sections}
+    sections["dr_rds_backup_storage_gb_month"] = {**sections["dr_rds_backup_storage_gb_month"], DR_REGION: stand_in}
+    lines = estimate(resources, config.usage, catalog.model_copy(update={"sections": sections})).lines
+    gb = config.usage.aws_backup_storage_gb
+    assert gb > 0
+    by_name: dict[str, list[tuple[float, float]]] = {}
+    for line in lines:
+        by_name.setdefault(line.name, []).append((line.quantity, line.unit_price_usd))
+    # The primary vault keeps its whole usage (not shared with the DR vault).
+    assert by_name["database-backup-vault"] == [(gb, 0.095)]
+    assert by_name["database-dr-backup-vault"] == [(gb, 0.095)]
+    assert by_name["database-dr-automated-backups"] == [(gb, 0.5), (2 * gb, 0.02)]
+
+
+def test_transfer_to_us_east_2_uses_its_own_rate() -> None:
+    replication = PricedResource(
+        type=REPLICATION,
+        name="r",
+        urn="urn:r",
+        inputs={"region": "us-east-1", "sourceDbInstanceArn": "arn:aws:rds:us-east-2:123456789012:db:x"},
+    )
+    # us-east-2 -> anywhere has no sourced transfer price: refused.
+    with pytest.raises(UnknownPriceError, match="'us-east-2->other' in 'inter_region_transfer_gb'"):
+        estimate([replication], phase_config("foundation").usage)

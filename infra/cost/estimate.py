@@ -487,6 +487,61 @@ def _shared_storage(
     return price
 
 
+def _price_backup_vault(r: PricedResource, ctx: _Context) -> list[CostLine]:
+    """The primary vaults share ``aws_backup_storage_gb``; a vault with its own ``region`` is the
+    DR copy's and holds as much again (the copy of every snapshot), at that region's rate."""
+    region = r.inputs.get("region")
+    if not region:
+        count = ctx.count(r.type, where=lambda x: not x.inputs.get("region"))
+        share = ctx.usage.aws_backup_storage_gb / count
+        rate = ctx.catalog.rate("aws_backup_gb_month", "rds_snapshot")
+        return [_line(r, f"backup storage (usage, 1/{count} share)", share, "GB-months", rate)]
+    rate = ctx.catalog.rate("dr_backup_vault_rds_gb_month", str(region))
+    return [
+        _line(
+            r,
+            f"DR copies of the backups in {region} (usage: as much as the primary vault holds)",
+            ctx.usage.aws_backup_storage_gb,
+            "GB-months",
+            rate,
+        )
+    ]
+
+
+def _arn_region(value: object) -> str:
+    parts = str(value or "").split(":")
+    return parts[3] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def _price_backup_replication(r: PricedResource, ctx: _Context) -> list[CostLine]:
+    """Replicated automated backups: stored in the DR region (no free allowance there), and the
+    inter-region transfer of both DR copies (these and the vault's daily snapshot copies),
+    taken as twice the backup storage a month: each moves about what it stores."""
+    dest = str(r.inputs.get("region") or "")
+    source = _arn_region(r.inputs.get("sourceDbInstanceArn"))
+    if not dest or not source:
+        raise UnknownPriceError(f"cannot tell the source and DR regions (source {source!r}, region {dest!r})")
+    gb = ctx.usage.aws_backup_storage_gb
+    transfers = ctx.catalog.sections.get("inter_region_transfer_gb", {})
+    route = f"{source}->{dest}" if f"{source}->{dest}" in transfers else f"{source}->other"
+    return [
+        _line(
+            r,
+            f"replicated automated backups stored in {dest} (usage: as much as the primary vault holds)",
+            gb,
+            "GB-months",
+            ctx.catalog.rate("dr_rds_backup_storage_gb_month", dest),
+        ),
+        _line(
+            r,
+            f"inter-region transfer {source} -> {dest} of both DR copies (usage: 2 x backup storage a month)",
+            2 * gb,
+            "GB",
+            ctx.catalog.rate("inter_region_transfer_gb", route),
+        ),
+    ]
+
+
 _CLOUDFLARE_PLANS = {"free": "free", "pro": "pro", "business": "business"}
 
 
@@ -642,9 +697,8 @@ PRICERS: Mapping[str, Pricer] = {
     "aws:cloudwatch/logGroup:LogGroup": _price_log_group,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _price_metric_alarm,
     "aws:cloudwatch/dashboard:Dashboard": _fixed("cloudwatch", "dashboard_month", "dashboard", "dashboard-months"),
-    "aws:backup/vault:Vault": _shared_storage(
-        "aws_backup_storage_gb", "aws_backup_gb_month", "rds_snapshot", "backup storage"
-    ),
+    "aws:backup/vault:Vault": _price_backup_vault,
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": _price_backup_replication,
     "aws:s3/bucket:Bucket": _shared_storage("s3_storage_gb", "storage_gb_month", "s3_standard", "S3 Standard storage"),
     "aws:s3/bucketV2:BucketV2": _shared_storage(
         "s3_storage_gb", "storage_gb_month", "s3_standard", "S3 Standard storage"
