@@ -66,9 +66,9 @@ CASES: list[tuple[str, str, Any, str]] = [
         "region_loss_without_a_copy",
         "operations.recovery.survives_region_loss",
         True,
-        "scaleplan:operations.recovery.survives_region_loss: must be false: no backup leaves the region (no "
-        "cross-region copy or replicated automated backups is built), so nothing can be restored after losing it "
-        "(got true)",
+        "scaleplan:operations.recovery.survives_region_loss: must be false: no backup leaves the region (set "
+        "operations.recovery.disaster_recovery to copy them to a second region), so nothing can be restored after "
+        "losing it (got true)",
     ),
     (
         "rpo_beyond_a_week",
