@@ -17,9 +17,11 @@ from infra.cost.catalog import UnknownPriceError, price_catalog
 from infra.cost.estimate import PricedResource, estimate, from_captured
 from infra.observability.recovery import DR_COPY_INTERVAL_MINUTES, assess_recovery
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
+from infra.provider_schemas.replacement import is_stateful, replacement_paths
 from infra.stack import build_phase
 from infra.yaml_files import load_file
 from tests.conftest import built_phase, phase_config, stack_file
+from tests.test_provider_schemas import resource_problems
 
 DR_REGION = "us-west-1"
 VAULT = "aws:backup/vault:Vault"
@@ -212,3 +214,17 @@ def test_transfer_to_us_east_2_uses_its_own_rate() -> None:
     # us-east-2 -> anywhere has no sourced transfer price: refused.
     with pytest.raises(UnknownPriceError, match="'us-east-2->other' in 'inter_region_transfer_gb'"):
         estimate([replication], phase_config("foundation").usage)
+
+
+# --- provider definitions ----------------------------------------------------------------------
+
+
+def test_dr_inputs_are_accepted_by_the_providers_schema() -> None:
+    assert resource_problems(dr_run()) == []
+
+
+def test_replication_replacement_inputs_are_known() -> None:
+    # Changing backup_retention_days while DR is on replaces the replication (docs/operations.md).
+    assert {"retentionPeriod", "kmsKeyId", "sourceDbInstanceArn"} <= replacement_paths(REPLICATION)
+    assert is_stateful(VAULT)
+    assert is_stateful(KEY)
