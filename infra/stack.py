@@ -314,6 +314,8 @@ def build_phase(config: PhaseConfig) -> Phase:
                 account_id=account_id,
                 application_logins_secret_name=application_logins_secret_name(env.name),
                 application_logins_kms_key_arn=keys.keys["cache"].arn,
+                # Its charts and Services wait for the load balancer controller's webhook.
+                after=[kubernetes.platform.load_balancer_controller],
             ),
             # Charts need nodes to run on, and the platform waits for the node pools and add-ons.
             opts=pulumi.ResourceOptions(providers=[aws_default, kubernetes.provider], depends_on=[kubernetes.platform]),
@@ -612,6 +614,7 @@ def _build_kubernetes(
             readable_secret_names=access.secret_names if access else (),
             secrets_kms_key_arns=access.kms_key_arns if access else (),
             tags=tags,
+            after=[node_pools, addons],
         ),
         opts=pulumi.ResourceOptions(providers=[aws_default, provider], depends_on=[node_pools, addons]),
     )
@@ -646,8 +649,9 @@ def _build_request_path(
             services=application.load_balancer_services,
             service_port=application.service_port,
             # The platform installs the AWS Load Balancer Controller and its CRDs, and the
-            # application namespace the bindings live in.
-            depends_on=[kubernetes.platform],
+            # application namespace the bindings live in; the controller's release first, by
+            # name (its webhook admits the bindings).
+            depends_on=[kubernetes.platform.load_balancer_controller, kubernetes.platform],
         )
     load_balancer = LoadBalancer(
         "alb",

@@ -127,6 +127,10 @@ class PgBouncerArgs:
     """Secret holding each application login's password (a property per login), created by
     :class:`~infra.database.identity.ApplicationDatabaseIdentity`; ``None``: master only."""
     application_logins_kms_key_arn: pulumi.Input[str] | None = None
+    after: Sequence[pulumi.Resource] = ()
+    """What every in-cluster object here waits for: the AWS Load Balancer Controller's
+    release, whose webhook fails closed on the Services these charts and pools create
+    (a component's ``depends_on`` is not handed down to its children)."""
 
 
 class PgBouncer(pulumi.ComponentResource):
@@ -153,7 +157,7 @@ class PgBouncer(pulumi.ComponentResource):
     def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:database:PgBouncer", name, None, opts)
         cfg = args.config
-        on_k8s = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        on_k8s = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.after))
         labels = kubernetes_labels(args.tags)
 
         def k8s_name(*parts: str) -> str:

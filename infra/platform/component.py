@@ -87,6 +87,9 @@ class PlatformArgs:
     secrets_kms_key_arns: Sequence[pulumi.Input[str]] = ()
     """CMKs of those secrets; the application may decrypt them through Secrets Manager only."""
     tags: Mapping[str, str]
+    after: Sequence[pulumi.Resource] = ()
+    """What every in-cluster object waits for (the node pools and the core add-ons): a
+    component's ``depends_on`` is not handed down to its children, so each child names it."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -102,11 +105,37 @@ class Platform(pulumi.ComponentResource):
     """Service account the application's pods run as."""
     application_role_arn: pulumi.Output[str]
     """IRSA role of that service account."""
+    load_balancer_controller: k8s.helm.v3.Release
+    """The AWS Load Balancer Controller's release, awaited until its pods are ready. Its
+    mutating webhook fails closed on every Service (and on TargetGroupBindings), so anything
+    that creates a Service or a binding depends on it (aws-load-balancer-controller#4140)."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:platform:Platform", name, None, opts)
         cfg = args.config
         account_id = pulumi.Output.from_input(args.account_id)
+        after = list(args.after)
+
+        # The controller first: the other charts create Services, which its webhook must admit.
+        controller_role = args.oidc.service_account_role(
+            f"{name}-aws-load-balancer-controller",
+            ServiceAccountRoleArgs(
+                environment=args.environment,
+                namespace=SYSTEM_NAMESPACE,
+                service_account=LOAD_BALANCER_CONTROLLER_SA,
+                policy_json=aws_load_balancer_controller_policy(),
+                tags=args.tags,
+            ),
+            parent=self,
+        )
+        self.load_balancer_controller = self._release(
+            f"{name}-aws-load-balancer-controller",
+            "aws-load-balancer-controller",
+            cfg.charts.aws_load_balancer_controller,
+            load_balancer_controller_values(args.cluster_name, args.region, args.vpc_id, controller_role.arn),
+            after=after,
+        )
+        after_controller = [*after, self.load_balancer_controller]
 
         autoscaler_role = args.oidc.service_account_role(
             f"{name}-cluster-autoscaler",
@@ -126,27 +155,14 @@ class Platform(pulumi.ComponentResource):
             "cluster-autoscaler",
             cfg.charts.cluster_autoscaler.chart,
             autoscaler_values(args.cluster_name, args.region, autoscaler_role.arn, cfg),
+            after=after_controller,
         )
         metrics_server = self._release(
-            f"{name}-metrics-server", "metrics-server", cfg.charts.metrics_server, {"replicas": 2}
-        )
-
-        controller_role = args.oidc.service_account_role(
-            f"{name}-aws-load-balancer-controller",
-            ServiceAccountRoleArgs(
-                environment=args.environment,
-                namespace=SYSTEM_NAMESPACE,
-                service_account=LOAD_BALANCER_CONTROLLER_SA,
-                policy_json=aws_load_balancer_controller_policy(),
-                tags=args.tags,
-            ),
-            parent=self,
-        )
-        self._release(
-            f"{name}-aws-load-balancer-controller",
-            "aws-load-balancer-controller",
-            cfg.charts.aws_load_balancer_controller,
-            load_balancer_controller_values(args.cluster_name, args.region, args.vpc_id, controller_role.arn),
+            f"{name}-metrics-server",
+            "metrics-server",
+            cfg.charts.metrics_server,
+            {"replicas": 2},
+            after=after_controller,
         )
 
         app = cfg.application
@@ -155,7 +171,7 @@ class Platform(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=app.namespace, labels={"app.kubernetes.io/managed-by": "pulumi", **RESTRICTED_POD_SECURITY}
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         app_role = args.oidc.service_account_role(
             f"{name}-app",
@@ -183,7 +199,7 @@ class Platform(pulumi.ComponentResource):
                 annotations={ROLE_ARN_ANNOTATION: app_role.arn},
                 labels={"app.kubernetes.io/managed-by": "pulumi"},
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
         if app.autoscaling is not None:
             # One pod autoscaler per slot; it reads CPU from metrics-server, and a slot's
@@ -210,7 +226,17 @@ class Platform(pulumi.ComponentResource):
             }
         )
 
-    def _release(self, name: str, release: str, chart: HelmChart, values: Mapping[str, Any]) -> k8s.helm.v3.Release:
+    def _release(
+        self,
+        name: str,
+        release: str,
+        chart: HelmChart,
+        values: Mapping[str, Any],
+        *,
+        after: Sequence[pulumi.Resource],
+    ) -> k8s.helm.v3.Release:
+        # atomic implies Helm's --wait: the release is created only once its Deployments'
+        # pods are ready, so what depends on it finds the controller's webhook serving.
         return k8s.helm.v3.Release(
             name,
             name=release,
@@ -223,7 +249,8 @@ class Platform(pulumi.ComponentResource):
             cleanup_on_fail=True,
             timeout=HELM_TIMEOUT_SECONDS,
             max_history=10,
-            opts=pulumi.ResourceOptions(parent=self),
+            skip_await=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
         )
 
 
