@@ -158,7 +158,7 @@ def build_phase(config: PhaseConfig) -> Phase:
                 KeyPurpose(
                     name="logs",
                     description="CloudWatch Logs groups",
-                    service_principals=[f"logs.{env.region}.amazonaws.com"],
+                    cloudwatch_logs=True,
                 ),
                 KeyPurpose(
                     name="database",

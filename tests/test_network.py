@@ -287,8 +287,8 @@ def test_each_phase_encrypts_flow_logs_with_its_protected_logs_key(phase: str) -
     assert key.inputs["enableKeyRotation"] is True
     assert run.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs["kmsKeyId"] == key.outputs["arn"]
     policy = json.loads(key.inputs["policy"])
-    services = [s["Principal"] for s in policy["Statement"] if s["Sid"] == "ServicesEncrypt"]
-    assert services == [{"Service": [f"logs.{phase_config(phase).environment.region}.amazonaws.com"]}]
+    services = [s["Principal"] for s in policy["Statement"] if s["Sid"] == "CloudWatchLogsEncrypt"]
+    assert services == [{"Service": f"logs.{phase_config(phase).environment.region}.amazonaws.com"}]
 
 
 def test_each_phase_has_one_protected_rotating_key_and_alias_per_purpose(phase: str) -> None:

@@ -61,3 +61,39 @@ def test_the_volumes_key_takes_over_the_keys_it_replaced_in_live_states(phase: s
         f"urn:pulumi:{phase}::scaleplan::scaleplan:compute:ApplicationAutoScaling$aws:kms/key:Key::app-ebs",
         f"urn:pulumi:{phase}::scaleplan::scaleplan:compute:EksCluster$aws:kms/key:Key::eks-volumes-key",
     )
+
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def test_the_logs_key_admits_cloudwatch_logs_for_this_accounts_log_groups_only() -> None:
+    """As AWS documents it: the regional service principal, and the log group's ARN in the
+    encryption context, not ``aws:SourceAccount`` (which CloudWatch Logs does not send here)."""
+    purpose = KeyPurpose(name="logs", description="log groups", cloudwatch_logs=True)
+    policy = statements(key_policy("210987654321", "eu-west-1", purpose))
+    assert set(policy) == {"AccountAdministers", "CloudWatchLogsEncrypt"}
+    logs = policy["CloudWatchLogsEncrypt"]
+    assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:210987654321:log-group:*"}
+    }
+    assert set(logs["Action"]) >= {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*", "kms:Describe*"}  # type: ignore[arg-type]
+
+
+def test_every_log_group_of_a_phase_is_encrypted_with_the_logs_key_its_policy_admits(phase: str) -> None:
+    run = built_phase(phase)
+    key = run.one(KEY, "keys-logs")
+    region = phase_config(phase).environment.region
+    logs = statements(key.inputs["policy"])["CloudWatchLogsEncrypt"]
+    assert logs["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+    pattern = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]  # type: ignore[index]
+    assert pattern == f"arn:aws:logs:{region}:123456789012:log-group:*"
+    groups = run.of_type(LOG_GROUP)
+    # VPC flow logs, RDS exports, the cache's slow log, and the ASG's or the EKS control plane's.
+    assert len(groups) >= 4, [group.name for group in groups]
+    for group in groups:
+        assert group.inputs["kmsKeyId"] == key.outputs["arn"], group.name
+    # No other key lets CloudWatch Logs in: a log group on another key would fail to create.
+    for other in run.of_type(KEY):
+        if other.name != "keys-logs":
+            assert "CloudWatchLogsEncrypt" not in statements(other.inputs["policy"]), other.name

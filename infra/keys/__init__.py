@@ -21,6 +21,11 @@ class KeyPurpose:
     description: str
     service_principals: Sequence[str] = ()
     """AWS services (``logs.us-east-1.amazonaws.com``) that encrypt with the key directly."""
+    cloudwatch_logs: bool = False
+    """CloudWatch Logs encrypts this account's log groups in the key's region with it: the
+    service principal ``logs.<region>.amazonaws.com``, limited to log groups of this account
+    and region through the encryption context CloudWatch Logs sends
+    (``kms:EncryptionContext:aws:logs:arn``), as AWS documents for log-group encryption."""
     via_services: Sequence[str] = ()
     """Service endpoints (``ec2.us-east-1.amazonaws.com``) through which any principal of the
     account may use the key (``kms:ViaService``): for a key a service uses on a caller's behalf,
@@ -52,6 +57,24 @@ def account_administers_key(account_id: str) -> dict[str, object]:
     }
 
 
+def log_groups_arn_pattern(account_id: str, region: str) -> str:
+    """Every log group of the account in the region, as the encryption context names them."""
+    return f"arn:aws:logs:{region}:{account_id}:log-group:*"
+
+
+def cloudwatch_logs_statement(account_id: str, region: str) -> dict[str, object]:
+    """The key-policy statement AWS documents for encrypting log groups with a CMK
+    (CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS")."""
+    return {
+        "Sid": "CloudWatchLogsEncrypt",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups_arn_pattern(account_id, region)}},
+    }
+
+
 def key_policy(account_id: str, region: str, purpose: KeyPurpose) -> str:
     """Account root administers the key (so IAM policies can grant use); named services may use it."""
     statements: list[dict[str, object]] = [account_administers_key(account_id)]
@@ -66,6 +89,8 @@ def key_policy(account_id: str, region: str, purpose: KeyPurpose) -> str:
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             }
         )
+    if purpose.cloudwatch_logs:
+        statements.append(cloudwatch_logs_statement(account_id, region))
     if purpose.via_services:
         # Scoped like AWS's own aws/ebs key: callers of this account, through these services only.
         statements.append(
