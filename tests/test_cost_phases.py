@@ -105,7 +105,7 @@ def test_foundation_estimate_by_hand() -> None:
         + 0.1 * hours * usd("elb", "alb_lcu_hour")
         + 3 * hours * usd("ec2_public_ipv4_hour", "ipv4"),  # internet-facing: one IPv4 per AZ
         "alb-access-logs": 3 * usd("storage_gb_month", "s3_standard"),
-        "edge-plan": 1 * usd("cloudflare_plan_month", "free"),
+        # The free plan has no subscription resource (Cloudflare API error 1207) and costs nothing.
         ACCOUNT: math.ceil(103 - 10) * usd("cloudflare_r2", "standard_storage_gb_month"),  # 10 GB free
         # R2 operations (3,042 Class A, 14,467 Class B) are inside the free tier.
         **dict.fromkeys(log_groups, per_log_group),

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from infra.config.edge import EdgeConfig
+from infra.config.edge import EdgeConfig, ZonePlan
 from infra.edge.component import Edge, EdgeArgs
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
 from infra.policy.launch import SECURITY_PACK
@@ -312,3 +312,17 @@ def test_the_security_pack_passes_the_edge_and_sees_its_buckets() -> None:
     [report] = run_packs(for_phase("growth", [SECURITY_PACK]), unprotected, StackContext("scaleplan", "test"))
     flagged = sorted(d.urn for d in report.mandatory if d.policy == "scaleplan-stateful-resource-require-protect")
     assert flagged == sorted(r.urn for r in run.of_type(BUCKET))
+
+
+def test_a_free_zone_gets_no_subscription_and_a_paid_one_exactly_one() -> None:
+    """Cloudflare refuses a ``free`` ZoneSubscription (API error 1207, "Add a core subscription
+    first"): the free plan is the zone's state without a subscription, recorded in config only."""
+    assert not ZonePlan.FREE.is_paid
+    assert all(plan.is_paid for plan in ZonePlan if plan is not ZonePlan.FREE)
+    assert full_run().of_type(SUBSCRIPTION)[0].inputs["ratePlan"] == {"id": "business"}
+    for plan in (ZonePlan.FREE, ZonePlan.PRO):
+        subscriptions = run_edge(edge_config(zone_plan=plan.value, rate_limits={}, cache_ttls={})).of_type(SUBSCRIPTION)
+        if plan is ZonePlan.FREE:
+            assert subscriptions == []
+        else:
+            assert [s.inputs["ratePlan"] for s in subscriptions] == [{"id": "pro"}]

@@ -28,6 +28,12 @@ class ZonePlan(enum.StrEnum):
     BUSINESS = "business"
     ENTERPRISE = "enterprise"
 
+    @property
+    def is_paid(self) -> bool:
+        """A paid plan is a subscription this program manages; ``free`` is the zone's state
+        without one, so the stack file records it and nothing is created for it."""
+        return self is not ZonePlan.FREE
+
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")

@@ -30,7 +30,8 @@ class Edge(pulumi.ComponentResource):
     - ``media_domain`` serving the ``media`` bucket through the zone's CDN, and each bucket's
       ``custom_domain`` its own, TLS >= the zone's minimum.
     - The application's hostnames (``origin.hostnames``) as proxied CNAMEs to the ALB.
-    - The zone's plan (subscription), and its settings: minimum TLS (default 1.2), TLS 1.3 on,
+    - The zone's plan as a subscription when it is a paid one (a free zone has none), and the
+      zone's settings: minimum TLS (default 1.2), TLS 1.3 on,
       Always Use HTTPS, Full (strict) origin TLS, HSTS.
     - A cache-rules ruleset (edge and browser TTLs per path class) and a rate-limiting ruleset
       (one rule per role), each when the config has rules for it, and the WAF managed rulesets
@@ -47,6 +48,8 @@ class Edge(pulumi.ComponentResource):
     """Public CDN hostname of the media bucket."""
     app_hostnames: dict[str, pulumi.Output[str]]
     """The application's proxied hostnames by key (empty when Cloudflare does not front the ALB)."""
+    subscription: cloudflare.ZoneSubscription | None
+    """The zone's paid plan; None on the free plan, which has no subscription to manage."""
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:edge:Edge", name, None, opts)
@@ -123,12 +126,17 @@ class Edge(pulumi.ComponentResource):
                 )
                 self.app_hostnames[key] = record.name
 
-        cloudflare.ZoneSubscription(
-            f"{name}-plan",
-            zone_id=config.zone_id,
-            rate_plan={"id": config.zone_plan.value},
-            opts=child,
-        )
+        self.subscription = None
+        if config.zone_plan.is_paid:
+            # A paid plan is this program's to buy (the token needs Billing Edit). A free zone
+            # has no core subscription to manage: the API answers 1207 ("Add a core
+            # subscription first"; pulumi-cloudflare#1550, terraform-provider-cloudflare#7083).
+            self.subscription = cloudflare.ZoneSubscription(
+                f"{name}-plan",
+                zone_id=config.zone_id,
+                rate_plan={"id": config.zone_plan.value},
+                opts=child,
+            )
         for setting_id, value in rules.zone_settings(config).items():
             cloudflare.ZoneSetting(
                 f"{name}-{setting_id.replace('_', '-')}",
