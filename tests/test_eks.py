@@ -193,11 +193,17 @@ def test_node_groups_launch_from_their_own_template(eks_phase: str) -> None:
         assert "remoteAccess" not in group.inputs
 
 
-def test_cluster_endpoint_is_private(eks_phase: str) -> None:
+def test_cluster_endpoint_is_private_and_public_for_the_runners_only(eks_phase: str) -> None:
+    """A first `pulumi up` from outside AWS reaches the cluster it creates through the public
+    endpoint, which admits the declared runner networks only; nodes use the private one."""
     vpc = built_phase(eks_phase).one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    eks = phase_config(eks_phase).eks
+    assert eks is not None
     assert vpc["endpointPrivateAccess"] is True
-    assert vpc["endpointPublicAccess"] is False
-    assert "publicAccessCidrs" not in vpc
+    assert vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == [str(cidr) for cidr in eks.public_access_cidrs]
+    assert vpc["publicAccessCidrs"]
+    assert "0.0.0.0/0" not in vpc["publicAccessCidrs"]
 
 
 def test_cluster_logs_encrypts_and_authenticates_securely(eks_phase: str) -> None:

@@ -52,7 +52,9 @@ def test_foundation_runs_no_cluster() -> None:
 def test_eks_phases_are_private_and_pinned(phase: str) -> None:
     eks = phase_config(phase).eks
     assert eks is not None
-    assert eks.public_access_cidrs == ()
+    # A public endpoint for the runners only (a documentation-range placeholder here), private on.
+    assert [str(cidr) for cidr in eks.public_access_cidrs] == ["203.0.113.0/24"]
+    assert eks.private_endpoint_only is False
     assert eks.allow_public_endpoint_from_anywhere is False
     assert eks.deletion_protection is True
     assert eks.kubernetes_version == "1.35"
@@ -153,8 +155,7 @@ def test_rejects_public_endpoint_open_to_the_internet() -> None:
 
     assert rejection(mutate) == (
         f"{SOURCE}: scaleplan:eks.public_access_cidrs[1]: opens the Kubernetes API to the whole internet "
-        "(got 0.0.0.0/0); list the CIDRs that need it, leave the list empty for a private endpoint, or set "
-        "allow_public_endpoint_from_anywhere: true"
+        "(got 0.0.0.0/0); list the CIDRs that need it, or set allow_public_endpoint_from_anywhere: true"
     )
 
 
@@ -165,6 +166,42 @@ def test_accepts_public_endpoint_from_anywhere_only_by_name() -> None:
     eks = parse_phase_config(values, SOURCE).eks
     assert eks is not None
     assert [str(cidr) for cidr in eks.public_access_cidrs] == ["0.0.0.0/0"]
+
+
+def test_rejects_an_empty_runner_list_that_would_leave_the_first_up_unable_to_reach_the_cluster() -> None:
+    def mutate(values: dict[str, Any]) -> None:
+        values["scaleplan:eks"]["public_access_cidrs"] = []
+
+    assert rejection(mutate) == (
+        f"{SOURCE}: scaleplan:eks.public_access_cidrs: is empty, so the API endpoint would be private only and a "
+        "`pulumi up` run from outside the VPC (a laptop, a CI runner) would create the cluster and then time out on "
+        "every chart; list the runners' public CIDRs, or set private_endpoint_only: true if `pulumi up` runs inside "
+        "the VPC (got [])"
+    )
+
+
+def test_rejects_a_missing_runner_list_like_an_empty_one() -> None:
+    message = rejection(lambda values: values["scaleplan:eks"].pop("public_access_cidrs"))
+    assert message.startswith(f"{SOURCE}: scaleplan:eks.public_access_cidrs: is empty")
+
+
+def test_accepts_a_private_only_endpoint_only_by_name() -> None:
+    values = growth_values()
+    values["scaleplan:eks"]["public_access_cidrs"] = []
+    values["scaleplan:eks"]["private_endpoint_only"] = True
+    eks = parse_phase_config(values, SOURCE).eks
+    assert eks is not None
+    assert eks.public_access_cidrs == ()
+
+
+def test_rejects_private_endpoint_only_with_public_cidrs() -> None:
+    def mutate(values: dict[str, Any]) -> None:
+        values["scaleplan:eks"]["private_endpoint_only"] = True
+
+    assert rejection(mutate) == (
+        f"{SOURCE}: scaleplan:eks.private_endpoint_only: is true, but public_access_cidrs opens a public endpoint; "
+        "drop one of the two (got 203.0.113.0/24)"
+    )
 
 
 def test_rejects_private_range_as_public_cidr() -> None:

@@ -17,8 +17,10 @@ from infra.plan.readiness_section import readiness_section
 from infra.yaml_files import load_file
 from tests.conftest import PHASES, built_phase, phase_config, stack_file
 
+RUNNER_CIDR = "scaleplan:eks.public_access_cidrs[0]"
 PLACEHOLDER_KEYS = [
     "scaleplan:environment.owner_email",
+    RUNNER_CIDR,
     "scaleplan:load_balancer.certificate_arn",
     "scaleplan:edge.zone_name",
     "scaleplan:edge.media_domain",
@@ -36,9 +38,12 @@ PSQL_IMAGE_KEY = "scaleplan:pgbouncer.application_identity.psql_image"
 
 
 def placeholder_keys(phase: str) -> list[str]:
+    """Every phase file's placeholders; those with a cluster also hold the runner CIDR, and
+    those with the application's logins the psql image."""
     pgbouncer = phase_config(phase).pgbouncer
     has_identity = pgbouncer is not None and pgbouncer.application_identity is not None
-    return PLACEHOLDER_KEYS + ([PSQL_IMAGE_KEY] if has_identity else [])
+    keys = [key for key in PLACEHOLDER_KEYS if key != RUNNER_CIDR or phase_config(phase).eks is not None]
+    return keys + ([PSQL_IMAGE_KEY] if has_identity else [])
 
 
 def keys_of(problems: list[str]) -> list[str]:
@@ -50,6 +55,7 @@ def real_values(phase: str) -> dict[str, object]:
     text = stack_file(phase).read_text()
     text = text.replace("fairtradeworker.example", "fairtradeworker.com").replace("123456789012", "210987654321")
     text = text.replace("registry.example/", "ghcr.io/fairtradeworker/")
+    text = text.replace("203.0.113.0/24", "52.95.110.0/24")
     config: dict[str, object] = yaml.safe_load(text)["config"]
     return config
 
@@ -58,7 +64,7 @@ def real_values(phase: str) -> dict[str, object]:
 def test_every_committed_phase_file_names_its_placeholders(phase: str) -> None:
     problems = placeholder_problems(phase_config(phase))
     assert keys_of(problems) == placeholder_keys(phase)
-    assert problems[1] == (
+    assert problems[keys_of(problems).index("scaleplan:load_balancer.certificate_arn")] == (
         "scaleplan:load_balancer.certificate_arn: still a placeholder (AWS's documentation account 123456789012); "
         "put this environment's own here "
         "(got 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-4697-8877-665544332211')"
@@ -69,6 +75,17 @@ def test_every_committed_phase_file_names_its_placeholders(phase: str) -> None:
 def test_an_environments_own_values_pass(phase: str) -> None:
     config = parse_phase_config(real_values(phase), f"Pulumi.{phase}.yaml")
     assert placeholder_problems(config) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "placeholder"),
+    [("203.0.113.0/24", True), ("198.51.100.7/32", True), ("192.0.2.0/25", True), ("52.95.110.0/24", False)],
+)
+def test_documentation_address_ranges_are_placeholders(value: str, placeholder: bool) -> None:
+    values = real_values("growth")
+    values["scaleplan:eks"]["public_access_cidrs"] = [value]  # type: ignore[index]
+    problems = placeholder_problems(parse_phase_config(values, "Pulumi.growth.yaml"))
+    assert (RUNNER_CIDR in keys_of(problems)) is placeholder
 
 
 @pytest.mark.parametrize(
@@ -110,6 +127,11 @@ def test_the_running_program_refuses_the_committed_files(engine_config: None) ->
     assert all(line.startswith("Pulumi.prod.yaml (stack 'prod'): ") for line in lines)
     assert keys_of([line.removeprefix("Pulumi.prod.yaml (stack 'prod'): ") for line in lines[:-1]]) == placeholder_keys(
         "growth"
+    assert keys_of([line.removeprefix("Pulumi.prod.yaml (stack 'prod'): ") for line in lines[:-1]]) == PLACEHOLDER_KEYS
+    assert lines[1] == (
+        "Pulumi.prod.yaml (stack 'prod'): scaleplan:eks.public_access_cidrs[0]: still a placeholder (documentation "
+        "address range 203.0.113.0/24 (RFC 5737), never a real network); put this environment's own here "
+        "(got '203.0.113.0/24')"
     )
     assert "python -m infra.plan" in lines[-1]
 
@@ -123,6 +145,8 @@ def test_the_plan_lists_the_placeholders_without_failing() -> None:
     section = readiness_section(phase_config("growth"), built_phase("growth"))
     assert [row[0] for row in section.rows] == placeholder_keys("growth")
     assert section.rows[2][1:] == ["fairtradeworker.example", "reserved domain fairtradeworker.example"]
+    assert [row[0] for row in section.rows] == PLACEHOLDER_KEYS
+    assert section.rows[3][1:] == ["fairtradeworker.example", "reserved domain fairtradeworker.example"]
     assert not section.failed
     assert section.data == {"placeholders": 13}
     assert section.notes[0].startswith("13 placeholders: `pulumi preview` and `pulumi up` refuse this file")

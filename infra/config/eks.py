@@ -16,7 +16,7 @@ from infra.catalog.versions import EKS_ADDONS, EKS_VERSIONS_FILE, eks_versions, 
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.load_balancer import Slot
-from infra.config.network import LOG_RETENTION_DAYS
+from infra.config.network import LOG_RETENTION_DAYS, is_documentation_network
 
 KubernetesVersion = Annotated[str, Field(pattern=r"^1\.\d{2}$")]
 """``1.35``: a minor version listed in infra/catalog/eks_versions.yaml."""
@@ -119,13 +119,21 @@ class ApplicationIdentity(ConfigModel):
 
 
 class EksConfig(ConfigModel):
-    """The cluster. Secure by default: private endpoint only, all control-plane logs, secrets
-    envelope-encrypted with a customer-managed key, deletion protection on."""
+    """The cluster. Secure by default: private endpoint always on, public endpoint only for
+    the declared runner networks, all control-plane logs, secrets envelope-encrypted with a
+    customer-managed key, deletion protection on."""
 
     kubernetes_version: KubernetesVersion
     support_type: SupportType = SupportType.STANDARD
     public_access_cidrs: tuple[IPv4Network, ...] = ()
-    """Empty (the default): the API endpoint is private only, reached from inside the VPC."""
+    """Public networks of the machines that run ``pulumi up`` (CI runners, operators): the API
+    endpoint is public for these only, and private access stays on for nodes and the VPC. The
+    same ``up`` that creates the cluster installs charts into it, so a runner outside the VPC
+    needs this on the first run. Empty is refused unless ``private_endpoint_only``."""
+    private_endpoint_only: bool = False
+    """Accept an empty ``public_access_cidrs``: the endpoint is private only, and ``pulumi up``
+    must run from inside the VPC or a network routed to it (never the case on a first run
+    from outside AWS; see README, "First pulumi up")."""
     allow_public_endpoint_from_anywhere: bool = False
     """The only way to accept ``0.0.0.0/0`` in ``public_access_cidrs``."""
     control_plane_log_retention_days: int
@@ -137,16 +145,36 @@ class EksConfig(ConfigModel):
     application: ApplicationIdentity
 
     @model_validator(mode="after")
+    def _endpoint_is_reachable_by_the_runner(self) -> EksConfig:
+        if not self.public_access_cidrs and not self.private_endpoint_only:
+            raise field_error(
+                "public_access_cidrs",
+                "is empty, so the API endpoint would be private only and a `pulumi up` run from outside the "
+                "VPC (a laptop, a CI runner) would create the cluster and then time out on every chart; list "
+                "the runners' public CIDRs, or set private_endpoint_only: true if `pulumi up` runs inside the "
+                "VPC (got [])",
+            )
+        if self.public_access_cidrs and self.private_endpoint_only:
+            raise field_error(
+                "private_endpoint_only",
+                "is true, but public_access_cidrs opens a public endpoint; drop one of the two "
+                f"(got {', '.join(map(str, self.public_access_cidrs))})",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _public_endpoint_is_limited(self) -> EksConfig:
         for index, cidr in enumerate(self.public_access_cidrs):
             if cidr.prefixlen == 0 and not self.allow_public_endpoint_from_anywhere:
                 raise field_error(
                     f"public_access_cidrs.{index}",
                     f"opens the Kubernetes API to the whole internet (got {cidr}); list the CIDRs that "
-                    "need it, leave the list empty for a private endpoint, or set "
+                    "need it, or set "
                     "allow_public_endpoint_from_anywhere: true",
                 )
-            if not cidr.is_global and cidr.prefixlen != 0:
+            # Documentation ranges stand in for an environment's own; a deployment refuses them
+            # as placeholders (infra/config/placeholders.py), the offline plan reads them.
+            if not cidr.is_global and cidr.prefixlen != 0 and not is_documentation_network(cidr):
                 raise field_error(
                     f"public_access_cidrs.{index}",
                     f"must be a public range; private ranges reach the private endpoint (got {cidr})",

@@ -13,6 +13,16 @@ from infra.config.errors import field_error
 from infra.network.cidr import SubnetPlanError, plan_subnets
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
+DOCUMENTATION_NETWORKS = (IPv4Network("192.0.2.0/24"), IPv4Network("198.51.100.0/24"), IPv4Network("203.0.113.0/24"))
+"""TEST-NET-1, -2 and -3 (RFC 5737): address ranges for documentation, never routed. Stack
+files use them where only an environment knows the real range (a deployment runner's
+network); ``infra/config/placeholders.py`` refuses them before a real deployment."""
+
+
+def is_documentation_network(network: IPv4Network) -> bool:
+    return any(network.subnet_of(documented) for documented in DOCUMENTATION_NETWORKS)
+
+
 LOG_RETENTION_DAYS = (
     1,
     3,

@@ -2,8 +2,9 @@
 
 The committed phase files are complete enough to plan offline, so the values only an
 environment knows stand in as placeholders: domains under the reserved ``.example`` top-level
-domain (RFC 2606, never registrable) and ARNs in AWS's documentation account
-``123456789012``. Deployed as they are, they fail late and deep: a Cloudflare API error about
+domain (RFC 2606, never registrable), ARNs in AWS's documentation account ``123456789012``,
+and networks in the documentation address ranges (RFC 5737: the runner CIDR
+``203.0.113.0/24`` that the EKS API endpoint admits). Deployed as they are, they fail late and deep: a Cloudflare API error about
 a zone that does not exist, an ACM certificate ARN that AWS cannot find, alarm e-mails to a
 domain that receives none. The running program refuses them first, naming each key.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from ipaddress import IPv4Network
 from dataclasses import dataclass
 from typing import Any
 
 from infra.config import PhaseConfig
 from infra.config.errors import PhaseConfigError, config_key
+from infra.config.network import DOCUMENTATION_NETWORKS
 
 RESERVED_DOMAIN = re.compile(r"(?<![\w-])(?:[a-z0-9-]+\.)*[a-z0-9-]+\.(?:example|invalid|test)(?![\w-])", re.IGNORECASE)
 """A host name under a top-level domain reserved for documentation and tests (RFC 2606)."""
@@ -42,6 +45,8 @@ def placeholders(config: PhaseConfig) -> list[Placeholder]:
             reason = "AWS's documentation account 123456789012"
         elif (domain := RESERVED_DOMAIN.search(value)) is not None:
             reason = f"reserved domain {domain.group(0)}"
+        elif (network := _documentation_network(value)) is not None:
+            reason = f"documentation address range {network} (RFC 5737), never a real network"
         else:
             continue
         found.append(Placeholder(key=config_key(loc), value=value, reason=reason))
@@ -68,6 +73,15 @@ def refuse_placeholders(config: PhaseConfig, source: str) -> None:
                 "account and zone IDs too); `python -m infra.plan` plans them without deploying",
             ],
         )
+
+
+def _documentation_network(value: str) -> IPv4Network | None:
+    """The RFC 5737 range ``value`` lies in, if it is a network or address inside one."""
+    try:
+        network = IPv4Network(value)
+    except ValueError:
+        return None
+    return next((documented for documented in DOCUMENTATION_NETWORKS if network.subnet_of(documented)), None)
 
 
 def _strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
