@@ -9,7 +9,7 @@ warm interpreter would hide import cost, which dominates). The two commands alte
 bare import then a plan, so that a change in the machine's load hits both alike; each
 figure is the median of ``--runs`` runs, and the ratio is the median of the pairs' ratios.
 The plan is also timed with the SDKs imported eagerly (``SCALEPLAN_EAGER_SDK_IMPORTS=1``),
-to show what the lazy loader of :mod:`infra.lazy_sdk` is worth, and a stage breakdown of
+to show what the lazy loader of :mod:`infra.plan.lazy_sdk` is worth, and a stage breakdown of
 one plan as the command runs it shows where the time goes. Prints figures only; nothing
 here asserts on time.
 """

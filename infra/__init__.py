@@ -1,7 +1,7 @@
-"""The scaleplan Pulumi program: one phase of the scaling plan as AWS, Cloudflare and Kubernetes resources."""
+"""The scaleplan Pulumi program: one phase of the scaling plan as AWS, Cloudflare and Kubernetes resources.
 
-from infra.lazy_sdk import install
-
-# Before any provider SDK is imported, so that every entry point (``pulumi up``, the offline
-# plan, the tests, the policy packs) loads only the SDK modules it uses; see infra/lazy_sdk.py.
-install()
+Importing it changes nothing about how Python loads modules: ``pulumi up`` (``infra/__main__.py``)
+and the policy packs the CLI starts load the provider SDKs exactly as Pulumi does. Only the
+offline plan (``infra/plan/__main__.py``) and the tests (``tests/conftest.py``) install the
+lazy SDK loader of :mod:`infra.plan.lazy_sdk`, from their own entry points.
+"""

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import PhaseConfig
-from infra.config.loader import load_stack_file
-from infra.plan.capture import ProgramRun, run_program
-from infra.stack import build_phase
+from infra.plan.lazy_sdk import install
+
+# Before any provider SDK is imported: the suite builds every phase, and loading only the SDK
+# modules it uses keeps it fast. Installed here and by the offline plan, never by the program.
+install()
+
+from infra.config import PhaseConfig  # noqa: E402 - after the lazy SDK loader
+from infra.config.loader import load_stack_file  # noqa: E402
+from infra.plan.capture import ProgramRun, run_program  # noqa: E402
+from infra.stack import build_phase  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASES = ("foundation", "growth", "scale", "optimize")

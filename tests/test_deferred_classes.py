@@ -14,8 +14,8 @@ import pulumi
 import pytest
 from pulumi import _types
 
-from infra.deferred_classes import DeferredTypeModule
-from infra.lazy_sdk import LazySdkFinder
+from infra.plan.deferred_classes import DeferredTypeModule
+from infra.plan.lazy_sdk import LazySdkFinder
 
 INPUTS = """
 import pulumi

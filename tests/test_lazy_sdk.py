@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra.lazy_sdk import EAGER_ENV, LazySdkFinder, exported_names
+from infra.plan.lazy_sdk import EAGER_ENV, LazySdkFinder, exported_names
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,7 +138,8 @@ REAL_PACKAGES = (
 _DESCRIBE = textwrap.dedent(
     """
     import importlib, json, sys, types, typing
-    import infra  # installs the lazy loader unless the environment turns it off
+    from infra.plan.lazy_sdk import install
+    install()  # as the offline plan and the tests do, unless the environment turns it off
     import pulumi
     from pulumi import _types
 
@@ -251,7 +252,10 @@ def test_real_sdk_resources_resolve_the_same_property_types_lazily_as_eagerly(
 
 
 def test_the_environment_turns_the_loader_off() -> None:
-    probe = "import sys, infra, pulumi_aws.ec2; print(type(sys.modules['pulumi_aws.ec2'].__loader__).__name__)"
+    probe = (
+        "import sys; from infra.plan.lazy_sdk import install; install(); import pulumi_aws.ec2; "
+        "print(type(sys.modules['pulumi_aws.ec2'].__loader__).__name__)"
+    )
     loaders = {
         flag: subprocess.run(
             [sys.executable, "-c", probe],

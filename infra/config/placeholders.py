@@ -2,19 +2,20 @@
 
 The committed phase files are complete enough to plan offline, so the values only an
 environment knows stand in as placeholders: domains under the reserved ``.example`` top-level
-domain (RFC 2606, never registrable), ARNs in AWS's documentation account ``123456789012``,
-and networks in the documentation address ranges (RFC 5737: the runner CIDR
-``203.0.113.0/24`` that the EKS API endpoint admits). Deployed as they are, they fail late and deep: a Cloudflare API error about
-a zone that does not exist, an ACM certificate ARN that AWS cannot find, alarm e-mails to a
-domain that receives none. The running program refuses them first, naming each key.
+domain (RFC 2606, never registrable), ARNs in AWS's documentation account
+``123456789012``, and networks in the documentation address ranges (RFC 5737: the runner
+CIDR ``203.0.113.0/24`` that the EKS API endpoint admits). Deployed as they are, they fail
+late and deep: a Cloudflare API error about a zone that does not exist, an ACM certificate
+ARN that AWS cannot find, alarm e-mails to a domain that receives none, a cluster whose API
+the runner cannot reach. The running program refuses them first, naming each key.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from ipaddress import IPv4Network
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from typing import Any
 
 from infra.config import PhaseConfig

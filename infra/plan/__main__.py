@@ -6,9 +6,16 @@ See :mod:`infra.plan.cli`. This entry point only prepares the process for one sh
 import gc
 import sys
 
-from infra.policy.launch import discover_packs, launch
+from infra.plan.lazy_sdk import install
 
 if __name__ == "__main__":
+    # Before any provider SDK is imported: this short process loads only the SDK modules the
+    # phase uses (infra/plan/lazy_sdk.py; bench/plan_time.py measures it). Never from
+    # infra/__init__.py: `pulumi up` loads the SDKs as Pulumi does.
+    install()
+
+    from infra.policy.launch import discover_packs, launch
+
     # A plan is one short process that builds tens of thousands of SDK classes and frees
     # almost nothing: the cyclic collector's passes over that growing heap cost about a
     # quarter of its run and reclaim ~2% of its peak memory, so it stays off.

@@ -22,7 +22,7 @@ forward references are string constants in its compiled code) instead of the who
 Whenever the module does anything else with a recorded class at import time (reads it,
 stores it under another name, defines a name twice), the loader throws the recording away
 and runs the module again, eagerly. ``SCALEPLAN_EAGER_SDK_IMPORTS=1`` turns this off along
-with the lazy packages (see :mod:`infra.lazy_sdk`).
+with the lazy packages (see :mod:`infra.plan.lazy_sdk`).
 """
 
 from __future__ import annotations

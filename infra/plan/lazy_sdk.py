@@ -17,7 +17,7 @@ very object the star-import would have bound: the same submodule, the same ``__a
 and a later star-import still wins over an earlier one with the same name.
 
 The same finder loads each package's type modules (``_inputs``, ``outputs``) with their
-classes built when first read; see :mod:`infra.deferred_classes`.
+classes built when first read; see :mod:`infra.plan.deferred_classes`.
 
 ``SCALEPLAN_EAGER_SDK_IMPORTS=1`` turns both off (the benchmark uses it for comparison).
 """
@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.deferred_classes import TYPE_MODULE_NAMES, DeferredClassLoader, DeferredTypeModule
+from infra.plan.deferred_classes import TYPE_MODULE_NAMES, DeferredClassLoader, DeferredTypeModule
 
 LAZY_ROOTS = frozenset({"pulumi_aws", "pulumi_cloudflare", "pulumi_kubernetes", "pulumi_random"})
 """Top-level SDK packages whose packages (and subpackages) are loaded lazily."""
