@@ -310,7 +310,7 @@ def build_phase(config: PhaseConfig) -> Phase:
                 database_name=config.database.database_name,
                 master_secret_arn=database.master_user_secret_arn,
                 master_secret_kms_key_arn=keys.keys["database"].arn,
-                server_ca_bundle_pem=rds_ca_bundle(env.region),
+                server_ca_bundle_pem=rds_ca_bundle(),
                 account_id=account_id,
                 application_logins_secret_name=application_logins_secret_name(env.name),
                 application_logins_kms_key_arn=keys.keys["cache"].arn,

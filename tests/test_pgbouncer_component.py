@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pytest
 import yaml
 
 from infra.compute.irsa import ClusterOidc
@@ -53,7 +51,7 @@ def _program(**config_changes: Any) -> None:
             database_name="app",
             master_secret_arn=pulumi.Output.from_input(SECRET_ARN),
             master_secret_kms_key_arn=pulumi.Output.from_input(KEY_ARN),
-            server_ca_bundle_pem=rds_ca_bundle("us-east-1"),
+            server_ca_bundle_pem=rds_ca_bundle(),
         ),
     )
 
@@ -329,16 +327,3 @@ def test_kubernetes_validate_rejects_an_unknown_field(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "runAsRoot" in result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("region", ["us-east-1"])
-def test_rds_ca_bundle_holds_the_region_roots(region: str) -> None:
-    bundle = rds_ca_bundle(region)
-    assert bundle.count("-----BEGIN CERTIFICATE-----") == 3
-
-
-def test_rds_ca_bundle_missing_region_says_where_to_get_it() -> None:
-    with pytest.raises(
-        FileNotFoundError, match=re.escape("truststore.pki.rds.amazonaws.com/eu-west-9/eu-west-9-bundle.pem")
-    ):
-        rds_ca_bundle("eu-west-9")

@@ -45,15 +45,14 @@ USERLIST_KEY = "userlist.txt"
 USERLIST_TEMPLATE = '"{{ .username }}" "{{ .password }}"\n'
 
 
-def rds_ca_bundle(region: str) -> str:
-    """The Amazon RDS root CAs of ``region`` (PEM), committed under infra/pgbouncer/rds_ca."""
-    path = RDS_CA_DIR / f"{region}.pem"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no RDS CA bundle for {region!r}: add {path.relative_to(RDS_CA_DIR.parent.parent.parent)} from "
-            f"https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
-        )
-    return path.read_text()
+RDS_CA_BUNDLE = RDS_CA_DIR / "global-bundle.pem"
+"""AWS's global RDS CA bundle: every commercial region's CAs (provenance in rds_ca/SOURCE.md)."""
+
+
+def rds_ca_bundle() -> str:
+    """The Amazon RDS certificate authorities of every region (PEM): RDS server certificates of
+    any region verify against it, so a phase moved to another region needs no file of its own."""
+    return RDS_CA_BUNDLE.read_text(encoding="ascii")
 
 
 def userlist_template(logins: Sequence[str]) -> str:
