@@ -127,13 +127,21 @@ def test_rejects_a_missing_file(tmp_path: Path) -> None:
     assert str(error.value) == "Pulumi.nowhere.yaml: cannot be read: No such file or directory"
 
 
-@pytest.mark.parametrize("text", ["", "- a list\n", "config: 3\n", "encryptionsalt: x\n"])
-def test_rejects_a_file_without_a_config_mapping(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "is empty; a stack file is a mapping with a top-level 'config:' mapping"),
+        ("- a list\n", "must be a mapping with a top-level 'config:' mapping (got a list)"),
+        ("config: 3\n", "config: must be a mapping of keys to values (got a scalar)"),
+        ("encryptionsalt: x\n", "has no top-level 'config:' mapping (top-level keys: encryptionsalt)"),
+    ],
+)
+def test_rejects_a_file_without_a_config_mapping(tmp_path: Path, text: str, problem: str) -> None:
     path = tmp_path / "Pulumi.empty.yaml"
     path.write_text(text)
     with pytest.raises(PhaseConfigError) as error:
         load_stack_file(path)
-    assert str(error.value) == "Pulumi.empty.yaml: must be a mapping with a top-level 'config:' mapping"
+    assert str(error.value) == f"Pulumi.empty.yaml: {problem}"
 
 
 def _config_section(path: Path) -> dict[str, object]:

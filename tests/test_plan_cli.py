@@ -260,9 +260,9 @@ def test_bad_stack_file_prints_the_error_lines_and_exits_2(tmp_path: Path, capsy
     assert main(["growth", "--stack-file", str(bad)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
+    # Named as given on the command line: the file actually read, not the phase's own.
     assert captured.err == (
-        "Pulumi.growth.yaml: scaleplan:network.nat_strategy: must be one of 'none', 'single' or 'one_per_az' "
-        "(got 'two')\n"
+        f"{bad}: scaleplan:network.nat_strategy: must be one of 'none', 'single' or 'one_per_az' (got 'two')\n"
     )
 
 
@@ -297,12 +297,12 @@ def test_command_refuses_a_bad_file_without_a_traceback(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert refused.stdout == ""
     lines = refused.stderr.splitlines()
-    assert "Pulumi.foundation.yaml: scaleplan:environment: required, but missing from the stack file" in lines
+    assert f"{bad}: scaleplan:environment: required, but missing from the stack file" in lines
     assert (
-        "Pulumi.foundation.yaml: scaleplan:capacity.users_max: must be a whole number, not quoted text; "
+        f"{bad}: scaleplan:capacity.users_max: must be a whole number, not quoted text; "
         "remove the quotes (got '5000')" in lines
     )
-    assert all(line.startswith("Pulumi.foundation.yaml: scaleplan:") for line in lines), refused.stderr
+    assert all(line.startswith(f"{bad}: scaleplan:") for line in lines), refused.stderr
 
 
 def test_closes_the_event_loops_opened_in_other_threads_since_recording() -> None:

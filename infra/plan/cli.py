@@ -95,7 +95,9 @@ def main(argv: Sequence[str] | None = None, launched_packs: Sequence[LaunchedPac
             )
             return EXIT_INVALID_CONFIG
         try:
-            configs[args.phase] = load_stack_file(files[args.phase])
+            # A file given on the command line is named as given: the one actually read.
+            source = str(args.stack_file) if args.stack_file else None
+            configs[args.phase] = load_stack_file(files[args.phase], source=source)
         except PhaseConfigError as exc:
             problems.append(exc)
     if problems:

@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         path = args.stack_file or stack_file(args.stack, POLICIES_ROOT.parent)
-        config = load_stack_file(path)
+        # A file given on the command line is named as given: the one actually read.
+        config = load_stack_file(path, source=str(path) if args.stack_file else None)
         if args.packs:
             configs = [load_config_file(path) for path in args.configs] or [{} for _ in args.packs]
             runs = [PackRun(pack, entries) for pack, entries in zip(args.packs, configs, strict=True)]
