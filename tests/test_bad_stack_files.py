@@ -8,10 +8,11 @@ as processes (exit code 2, one line on stderr, no traceback).
 
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
-import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from infra.config.errors import PhaseConfigError
 from infra.config.loader import engine_config_source, load_from_running_program, load_stack_file
 from infra.yaml_files import MAX_DEPTH, MAX_VALUES
 from tests.conftest import ROOT, stack_file
+from tests.early import EarlyProcess
 
 NAME = "Pulumi.bad.yaml"
 GROWTH = stack_file("growth").read_text()
@@ -155,17 +157,12 @@ def test_the_committed_files_use_no_yaml_feature_the_loader_refuses() -> None:
 # --- the commands, as processes
 
 
-def _run(argv: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
-@pytest.fixture(scope="module")
-def command_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str, str]]:
+def _start_commands() -> tuple[Path, dict[str, EarlyProcess]]:
     """Each command on a bad file (every file-level case goes through the same loader, checked
-    above), and a plan of a phase moved to another region, all started at once."""
-    folder = tmp_path_factory.mktemp("bad")
+    above), and a plan of a phase moved to another region, started when pytest collects this
+    module (they take seconds; see tests/early.py)."""
+    folder = Path(tempfile.mkdtemp(prefix="scaleplan-bad-files-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     latin = folder / "Pulumi.latin.yaml"
     latin.write_bytes(CASES["not UTF-8"][0])
     cost_root = folder / "cost-root"
@@ -175,17 +172,24 @@ def command_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[in
     (cost_root / "Pulumi.scale.yaml").write_bytes(CASES["alias cycle"][0])
     zurich = folder / "Pulumi.zurich.yaml"  # a region that never had an RDS CA file of its own
     zurich.write_text(GROWTH.replace("us-east-1", "eu-central-2"))
-    started = {
-        "plan latin": _run(["-m", "infra.plan", "growth", "--stack-file", str(latin)]),
-        "policy latin": _run(["-m", "infra.policy", "growth", "--stack-file", str(latin)]),
-        "cost cycle": _run(["-m", "infra.cost.policy_config", "--root", str(cost_root)]),
-        "plan zurich": _run(["-m", "infra.plan", "growth", "--stack-file", str(zurich), "--format", "json"]),
+    python = sys.executable
+    return cost_root, {
+        "plan latin": EarlyProcess([python, "-m", "infra.plan", "growth", "--stack-file", str(latin)]),
+        "policy latin": EarlyProcess([python, "-m", "infra.policy", "growth", "--stack-file", str(latin)]),
+        "cost cycle": EarlyProcess([python, "-m", "infra.cost.policy_config", "--root", str(cost_root)]),
+        "plan zurich": EarlyProcess(
+            [python, "-m", "infra.plan", "growth", "--stack-file", str(zurich), "--format", "json"]
+        ),
     }
-    runs = {}
-    for name, process in started.items():
-        stdout, stderr = process.communicate(timeout=300)
-        runs[name] = (process.returncode, stdout, stderr)
-    runs["cost files written"] = (len(list((cost_root / "policies" / "cost" / "config").iterdir())), "", "")
+
+
+COST_ROOT, STARTED = _start_commands()
+
+
+@pytest.fixture(scope="module")
+def command_runs() -> dict[str, tuple[int, str, str]]:
+    runs = {name: process.result() for name, process in STARTED.items()}
+    runs["cost files written"] = (len(list((COST_ROOT / "policies" / "cost" / "config").iterdir())), "", "")
     return runs
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from infra.plan.lazy_sdk import EAGER_ENV
+from tests.early import EarlyProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_ENTRY = ROOT / "infra" / "__main__.py"
@@ -62,7 +62,7 @@ PROGRAM_USES = (
 """What the program then does with the SDKs (the engine entry only; packs read plain data)."""
 
 
-def _start(entry: Path) -> subprocess.Popen[str]:
+def _start(entry: Path) -> EarlyProcess:
     script = _INSPECT.format(
         entry_dir=str(entry.parent),
         imports="\n".join(import_statements(entry)),
@@ -70,19 +70,20 @@ def _start(entry: Path) -> subprocess.Popen[str]:
     )
     # The variable that turns the loader off is cleared: the engine path must not need it.
     env = {key: value for key, value in os.environ.items() if key != EAGER_ENV}
-    return subprocess.Popen(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return EarlyProcess([sys.executable, "-c", script], env=env)
+
+
+STARTED = {entry: _start(entry) for entry in (ENGINE_ENTRY, *PACK_ENTRIES)}
+"""Started when pytest collects this module: each takes seconds (see tests/early.py)."""
 
 
 @pytest.fixture(scope="module")
 def seen_after() -> dict[Path, dict[str, object]]:
-    """Each entry point's imports in a fresh interpreter, all started at once (they take seconds)."""
-    started = {entry: _start(entry) for entry in (ENGINE_ENTRY, *PACK_ENTRIES)}
+    """What each entry point's imports left, from its fresh interpreter."""
     seen: dict[Path, dict[str, object]] = {}
-    for entry, process in started.items():
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr
+    for entry, process in STARTED.items():
+        status, stdout, stderr = process.result()
+        assert status == 0, stderr
         seen[entry] = json.loads(stdout)
     return seen
 
