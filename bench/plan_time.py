@@ -43,6 +43,8 @@ _STAGES_SCRIPT = """
 import gc, json, time
 marks = {{"start": time.perf_counter()}}
 gc.disable()
+from infra.plan.lazy_sdk import install
+install()  # as infra/plan/__main__.py does first
 from infra.policy.launch import discover_packs, launch
 launched = [launch(pack_dir) for pack_dir in discover_packs()]
 marks["launch policy packs"] = time.perf_counter()
