@@ -131,7 +131,7 @@ def test_a_bad_file_is_one_line_naming_the_file_and_key(tmp_path: Path, case: st
 
 
 def test_a_date_like_value_stays_text_as_pulumi_reads_it(tmp_path: Path) -> None:
-    path = write(tmp_path, GROWTH.replace("owner_email:", "owner_email: 2026-12-03 #").encode())
+    path = write(tmp_path, GROWTH.replace("    owner_email:", "    owner_email: 2026-12-03 #", 1).encode())
     with pytest.raises(PhaseConfigError) as refused:
         load_stack_file(path)
     assert "scaleplan:environment.owner_email" in str(refused.value)
