@@ -462,7 +462,7 @@ def _build_database_identity(
             port=database.port,
             database_name=config.database.database_name,
             pgbouncer_host=pgbouncer.service_hosts["rw"],
-            server_ca_bundle_pem=rds_ca_bundle(env.region),
+            server_ca_bundle_pem=rds_ca_bundle(),
             labels=kubernetes_labels(tags),
             tags=tags,
             depends_on=[pgbouncer.external_secrets_release, pgbouncer.secret_store],
