@@ -21,21 +21,30 @@ class EarlyProcess:
     """A command started now; :meth:`result` waits for it."""
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        self._argv = list(argv)
+        self._env = dict(env) if env is not None else dict(os.environ)
+        self._process: subprocess.Popen[str] | None = None
+        self._result: tuple[int, str, str] | None = None
+        # Under pytest-xdist every worker collects every module but runs only its share: a
+        # command started at collection would run once per worker. There it starts when its
+        # result is first asked for, in the worker that runs the test (the other core is busy
+        # with the other worker anyway).
+        if not os.environ.get("PYTEST_XDIST_WORKER"):
+            self._start()
+
+    def _start(self) -> None:
         self._stdout = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - read in result()
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - read in result()
         self._process = subprocess.Popen(
-            list(argv),
-            cwd=ROOT,
-            env=dict(env) if env is not None else dict(os.environ),
-            stdout=self._stdout,
-            stderr=self._stderr,
-            text=True,
+            self._argv, cwd=ROOT, env=self._env, stdout=self._stdout, stderr=self._stderr, text=True
         )
-        self._result: tuple[int, str, str] | None = None
 
     def result(self, timeout: float = 600) -> tuple[int, str, str]:
         """Exit status, standard output and standard error."""
         if self._result is None:
+            if self._process is None:
+                self._start()
+            assert self._process is not None
             status = self._process.wait(timeout)
             self._stdout.seek(0)
             self._stderr.seek(0)

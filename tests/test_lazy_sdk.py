@@ -234,6 +234,7 @@ def described() -> dict[str, dict[str, dict[str, Any]]]:
     return {"eager": _described(eager_run), "lazy": _described(lazy_run)}
 
 
+@pytest.mark.slow  # two interpreters import every module of eight SDK packages: ~12 s of CPU
 def test_real_sdk_packages_bind_the_same_objects_lazily_as_eagerly(
     described: dict[str, dict[str, dict[str, Any]]],
 ) -> None:
@@ -243,6 +244,7 @@ def test_real_sdk_packages_bind_the_same_objects_lazily_as_eagerly(
         assert lazy[package] == eager[package], package
 
 
+@pytest.mark.slow  # shares the two interpreters above
 def test_real_sdk_resources_resolve_the_same_property_types_lazily_as_eagerly(
     described: dict[str, dict[str, dict[str, Any]]],
 ) -> None:

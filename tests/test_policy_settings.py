@@ -110,6 +110,7 @@ def test_runs_carry_the_derived_settings_not_the_committed_files() -> None:
     assert committed.config[BUDGET].properties["budget_monthly_usd"] == 2100.0
 
 
+@pytest.mark.slow  # builds and plans a whole phase of its own: ~10 s
 def test_a_new_phase_name_plans_with_its_own_budget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
