@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from infra.plan.lazy_sdk import install
 
@@ -14,7 +18,8 @@ from infra.plan.lazy_sdk import install
 install()
 
 from infra.config import PhaseConfig  # noqa: E402 - after the lazy SDK loader
-from infra.config.loader import load_stack_file  # noqa: E402
+from infra.config.errors import PhaseConfigError  # noqa: E402
+from infra.config.loader import load_stack_file, parse_phase_config  # noqa: E402
 from infra.plan.capture import ProgramRun, run_program  # noqa: E402
 from infra.stack import build_phase  # noqa: E402
 
@@ -53,3 +58,22 @@ def _support_judged_on_the_catalog_date(monkeypatch: pytest.MonkeyPatch) -> None
     # failing on the day a pinned version leaves standard support. One test judges the
     # committed pins on the real date on purpose (tests/test_version_support.py).
     monkeypatch.setenv("SCALEPLAN_TODAY", CATALOG_DATE)
+
+
+TEST_SOURCE = "Pulumi.test.yaml"
+"""The file name config errors of edited copies are reported under."""
+
+
+def growth_values() -> dict[str, Any]:
+    """The growth stack file's config: a compliant baseline that each test changes once."""
+    document = yaml.safe_load(stack_file("growth").read_text())
+    return copy.deepcopy(document["config"])
+
+
+def rejection(mutate: Callable[[dict[str, Any]], None]) -> str:
+    """The error of the growth config changed by ``mutate`` (which must make it invalid)."""
+    values = growth_values()
+    mutate(values)
+    with pytest.raises(PhaseConfigError) as caught:
+        parse_phase_config(values, TEST_SOURCE)
+    return str(caught.value)

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.config.errors import PhaseConfigError
 from infra.config.loader import parse_phase_config
-from tests.conftest import phase_config, stack_file
+from tests.conftest import TEST_SOURCE, growth_values, phase_config, rejection, stack_file
 
 EKS_PHASES = ("growth", "scale", "optimize")
-SOURCE = "Pulumi.test.yaml"
-
-
-def growth_values() -> dict[str, Any]:
-    """The growth stack file's config: a compliant baseline that each test changes once."""
-    document = yaml.safe_load(stack_file("growth").read_text())
-    return copy.deepcopy(document["config"])
-
-
-def rejection(mutate: Callable[[dict[str, Any]], None]) -> str:
-    values = growth_values()
-    mutate(values)
-    with pytest.raises(PhaseConfigError) as caught:
-        parse_phase_config(values, SOURCE)
-    return str(caught.value)
+SOURCE = TEST_SOURCE
 
 
 def pools(values: dict[str, Any]) -> dict[str, Any]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.catalog import elasticache_node_types, rds_instance_classes
 from infra.catalog.versions import (
@@ -21,29 +19,14 @@ from infra.catalog.versions import (
     rds_postgresql_majors,
 )
 from infra.config.cache import CACHE_FAMILIES
-from infra.config.errors import PhaseConfigError
-from infra.config.loader import parse_phase_config
 from infra.database.parameters import POSTGRES_FAMILIES
 from infra.provider_schemas.replacement import replacement_paths
 from infra.yaml_files import load_file
-from tests.conftest import ROOT, built_phase, phase_config, stack_file
+from tests.conftest import ROOT, TEST_SOURCE, built_phase, phase_config, rejection
 
-SOURCE = "Pulumi.test.yaml"
+SOURCE = TEST_SOURCE
 EKS_PHASES = ("growth", "scale", "optimize")
 CATALOG_FILES = ("eks_versions.yaml", "rds_postgresql_versions.yaml", "elasticache_engine_versions.yaml")
-
-
-def growth_values() -> dict[str, Any]:
-    document = yaml.safe_load(stack_file("growth").read_text())
-    return copy.deepcopy(document["config"])
-
-
-def rejection(mutate: Callable[[dict[str, Any]], None]) -> str:
-    values = growth_values()
-    mutate(values)
-    with pytest.raises(PhaseConfigError) as caught:
-        parse_phase_config(values, SOURCE)
-    return str(caught.value)
 
 
 # --- the catalogs themselves ---------------------------------------------------------------
