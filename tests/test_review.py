@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -267,7 +266,6 @@ def test_report_of_every_promotion_fits_one_comment() -> None:
     assert len(body) <= COMMENT_LIMIT
     for a, b in CONSECUTIVE:
         assert f"### {a} → {b}" in body
-    json.dumps([d.title for d in diffs])
 
 
 # --- pictures --------------------------------------------------------------------------------
