@@ -7,7 +7,7 @@ files say; nothing in the code branches on the phase.
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from infra.capacity import check_capacity, demand
 from infra.catalog import ec2_instance_types
@@ -25,6 +25,7 @@ from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NetworkConfig
 from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
+from infra.config.risks import AcceptedRisk, AcceptedRisks
 from infra.config.secrets import SecretsConfig
 from infra.config.usage import UsageConfig
 from infra.data_tier_capacity import (
@@ -38,7 +39,7 @@ from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.budget import budget_problems
 from infra.platform.autoscaling import autoscaling_problems
 
-__all__ = ["PhaseConfig", "PhaseConfigError", "PhaseName"]
+__all__ = ["AcceptedRisk", "PhaseConfig", "PhaseConfigError", "PhaseName"]
 
 
 class PhaseConfig(ConfigModel):
@@ -63,6 +64,12 @@ class PhaseConfig(ConfigModel):
     """Alarm levels (warning, critical) of the signals watched, and the budget's scope."""
     secrets: SecretsConfig | None = None
     """The application's named credentials (Secrets Manager secrets; values put in out of band)."""
+    accepted_risks: AcceptedRisks = Field(default_factory=dict)
+    """Secure defaults this phase relaxes, each with the reason (see :mod:`infra.config.risks`)."""
+
+    def accepts(self, risk: AcceptedRisk) -> bool:
+        """Whether the stack file declares ``risk`` under ``scaleplan:accepted_risks``."""
+        return risk in self.accepted_risks
 
     def application_secrets_prefix(self) -> str:
         """Secrets Manager name prefix of the application's own secrets: the EKS service
