@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from infra.cost.catalog import PriceCatalog, UnknownPriceError, UnknownRegionError, price_catalog
-from infra.cost.estimate import estimate, from_captured
+from infra.cost.estimate import estimate, from_captured, regional_gaps
 from infra.cost.policy_config import BUDGET, cost_policy_config
 from infra.cost.section import cost_section
 from tests.conftest import built_phase, phase_config
@@ -106,26 +106,161 @@ def test_the_budget_policy_prices_the_phases_region() -> None:
 
 
 def test_a_listed_region_is_priced_with_its_own_figures() -> None:
-    # eu-west-1 lists t3.large and gp2 (Infracost's eu-west-1 golden): $0.0912/h and $0.11/GB-month,
-    # not us-east-1's $0.0832 and $0.10.
-    eu, home = price_catalog().for_region("eu-west-1"), price_catalog().for_region("us-east-1")
+    # One figure per source and region, read from that region's own entries, never us-east-1's
+    # (EC2: skypilot-catalog; RDS: coroot/cloud-pricing; ElastiCache: ec2-instances-info;
+    # egress: Infracost's data_transfer golden; gp2: Infracost's eu-west-1 golden).
+    catalog = price_catalog()
+    home, eu, fra, oregon = (catalog.for_region(r) for r in ("us-east-1", "eu-west-1", "eu-central-1", "us-west-2"))
     assert eu.rate("ec2_on_demand_hour", "t3.large").value == 0.0912
-    assert eu.rate("ebs_gb_month", "gp2").value == 0.11
     assert home.rate("ec2_on_demand_hour", "t3.large").value == 0.0832
+    assert eu.rate("ebs_gb_month", "gp2").value == 0.11
     assert home.rate("ebs_gb_month", "gp2").value == 0.10
-    every = [
-        rate for sections in price_catalog().regions.values() for items in sections.values() for rate in items.values()
+    assert fra.rate("ec2_on_demand_hour", "t4g.large").value == 0.0768
+    assert fra.rate("rds_postgresql_single_az_hour", "db.t4g.large").value == 0.149
+    assert home.rate("rds_postgresql_single_az_hour", "db.t4g.large").value == 0.129
+    assert eu.rate("elasticache_valkey_node_hour", "cache.t4g.medium").value == 0.0544
+    assert fra.rate("elasticache_redis_node_hour", "cache.t4g.small").value == 0.036
+    # Oregon is priced like N. Virginia for these, by its own sourced entries.
+    assert oregon.rate("rds_postgresql_single_az_hour", "db.r6g.large").value == 0.225
+    assert oregon.rate("ec2_on_demand_hour", "m7g.large").value == 0.0816
+    assert oregon.rate("internet_egress_gb", "first_10tb").value == 0.09
+    assert oregon.rate("internet_egress_tier_gb", "next_40tb").value == 40960
+    every = [rate for sections in catalog.regions.values() for items in sections.values() for rate in items.values()]
+    # Every regional figure names a public source (a repository at a commit, or the page that
+    # states the one account-wide egress allowance) and a date.
+    assert all(rate.source.startswith(("github:", "https://repost.aws/")) and rate.as_of for rate in every)
+    assert [rate for rate in every if not rate.source.startswith("github:")] == [
+        catalog.regions[r]["internet_egress_gb"]["free_gb"] for r in ("us-west-2", "eu-west-1", "eu-central-1")
     ]
-    assert all(rate.source.startswith("github:") and rate.as_of for rate in every)
 
 
-def test_an_item_a_listed_region_lacks_fails_the_estimate_naming_the_key() -> None:
+SMALL_BURSTABLE = {
+    "ec2_on_demand_hour": ("t4g.nano", "t4g.micro", "t4g.small", "t4g.medium", "t4g.large"),
+    "rds_postgresql_single_az_hour": ("db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large"),
+    "elasticache_redis_node_hour": ("cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium"),
+    "elasticache_valkey_node_hour": ("cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium"),
+}
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1")
+CLASS_SECTIONS = frozenset(SMALL_BURSTABLE)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_region_prices_the_small_burstable_classes(region: str) -> None:
+    catalog = price_catalog().for_region(region)
+    for section, items in SMALL_BURSTABLE.items():
+        for item in items:
+            assert catalog.rate(section, item).value > 0, (region, section, item)
+
+
+# What a growth copy needs that each region does not price: services with no per-region source
+# found (docs/cost.md, Regions). Every instance, node and DB class is priced in all four.
+_EVERYWHERE = {
+    ("aws_backup_gb_month", "rds_snapshot"),
+    ("cloudwatch", "alarm_standard_month"),
+    ("cloudwatch", "dashboard_month"),
+    ("ebs_gb_month", "gp3"),
+    ("eks_cluster_hour", "standard"),
+    ("elb", "alb_hour"),
+    ("elb", "alb_lcu_hour"),
+    ("kms", "key_month"),
+    ("rds_storage_gb_month_single_az", "gp3"),
+    ("secrets_manager", "secret_month"),
+    ("storage_gb_month", "s3_standard"),
+    ("vpc", "interface_endpoint_az_hour"),
+    ("vpc", "interface_endpoint_gb"),
+    ("vpc", "nat_gateway_gb"),
+    ("vpc", "nat_gateway_hour"),
+}
+GROWTH_GAPS = {
+    "us-east-1": set(),
+    "us-west-2": _EVERYWHERE
+    | {
+        ("cloudwatch", "logs_ingestion_gb"),
+        ("cloudwatch", "logs_storage_gb_month"),
+        ("ec2_public_ipv4_hour", "ipv4"),
+        ("rds_extra", "backup_storage_gb_month_beyond_free"),
+    },
+    "eu-west-1": _EVERYWHERE | {("ec2_public_ipv4_hour", "ipv4")},
+    "eu-central-1": _EVERYWHERE
+    | {
+        ("cloudwatch", "logs_ingestion_gb"),
+        ("cloudwatch", "logs_storage_gb_month"),
+        ("rds_extra", "backup_storage_gb_month_beyond_free"),
+    },
+}
+
+
+def test_a_growth_copy_in_each_region_lacks_exactly_the_documented_items() -> None:
+    # One build, priced under four regions (docs/cost.md lists the same gaps).
     config = phase_config("growth")
-    elsewhere = config.model_copy(update={"environment": config.environment.model_copy(update={"region": "eu-west-1"})})
+    resources = from_captured(built_phase("growth").resources)
+    for region in REGIONS:
+        assert set(regional_gaps(resources, config.usage, region)) == GROWTH_GAPS[region], region
+    # The home region prices all of it, with the figures an estimate without a region uses.
+    assert (
+        estimate(resources, config.usage, region="us-east-1").total_usd == estimate(resources, config.usage).total_usd
+    )
+
+
+@pytest.mark.parametrize("phase", ["foundation", "growth", "scale", "optimize"])
+def test_every_class_a_stack_file_uses_is_priced_in_every_region(phase: str) -> None:
+    config = phase_config(phase)
+    resources = from_captured(built_phase(phase).resources)
+    for region in REGIONS:
+        missing = [gap for gap in regional_gaps(resources, config.usage, region) if gap[0] in CLASS_SECTIONS]
+        assert missing == [], (phase, region)
+
+
+@pytest.mark.parametrize("region", ["us-west-2", "eu-west-1", "eu-central-1"])
+def test_what_a_region_prices_is_priced_at_its_own_figures(region: str) -> None:
+    # The growth cache and the account-wide egress are priced in every region: their lines
+    # carry the region's rates, not us-east-1's.
+    config = phase_config("growth")
+    resources = from_captured(built_phase("growth").resources)
+    caches = [r for r in resources if r.type == "aws:elasticache/replicationGroup:ReplicationGroup"]
+    assert caches
+    here, home = price_catalog().for_region(region), price_catalog()
+    lines = estimate(caches, config.usage, region=region).lines
+    cache_lines = [line for line in lines if line.type == "aws:elasticache/replicationGroup:ReplicationGroup"]
+    node_type = str(caches[0].inputs["nodeType"])
+    section = f"elasticache_{caches[0].inputs.get('engine') or 'redis'}_node_hour"
+    assert cache_lines
+    assert all(line.unit_price_usd == here.rate(section, node_type).value for line in cache_lines)
+    assert all(line.source == here.rate(section, node_type).source for line in cache_lines)
+    egress = [line for line in lines if line.item.startswith("internet egress")]
+    assert egress
+    for line in egress:
+        rate = here.rate("internet_egress_gb", line.item.rsplit(" ", 1)[-1])
+        assert (line.unit_price_usd, line.source) == (rate.value, rate.source)
+        assert f"aws_data_transfer.{region} " in line.source
+    if region.startswith("eu-"):
+        assert here.rate(section, node_type).value > home.rate(section, node_type).value
+
+
+def test_egress_tier_widths_come_from_the_region() -> None:
+    # A region without the tier widths cannot price egress: never one unbounded first tier.
+    catalog = price_catalog()
+    regions = {
+        region: {**sections, "internet_egress_tier_gb": {}} if region == "eu-west-1" else sections
+        for region, sections in catalog.regions.items()
+    }
+    thinned = catalog.model_copy(update={"regions": regions})
+    missing_width = r"no price for 'first_10tb' in 'internet_egress_tier_gb' for eu-west-1"
+    with pytest.raises(UnknownPriceError, match=missing_width):
+        estimate([], phase_config("growth").usage, thinned, region="eu-west-1")
+
+
+@pytest.mark.parametrize("region", ["us-west-2", "eu-west-1", "eu-central-1"])
+def test_an_item_a_listed_region_lacks_fails_the_estimate_naming_the_key(region: str) -> None:
+    config = phase_config("growth")
+    elsewhere = config.model_copy(update={"environment": config.environment.model_copy(update={"region": region})})
     section = cost_section(elsewhere, built_phase("growth"))
     assert section.failed
     [[problem]] = section.rows
-    # The first resource with an item eu-west-1 does not price, never priced at us-east-1's figure.
-    assert str(problem).startswith("scaleplan:environment.region 'eu-west-1': ")
+    # The first resource with an item the region does not price, never priced at us-east-1's figure.
+    assert str(problem).startswith(f"scaleplan:environment.region {region!r}: ")
     # (Which one comes first follows the registration order, which varies between runs.)
-    assert re.search(r"no price for '[^']+' in '[a-z0-9_]+' for eu-west-1 \(infra/cost/prices.yaml\)", str(problem))
+    pattern = rf"no price for '([^']+)' in '([a-z0-9_]+)' for {region} \(infra/cost/prices.yaml\)"
+    found = re.search(pattern, str(problem))
+    assert found
+    assert (found.group(2), found.group(1)) in GROWTH_GAPS[region]

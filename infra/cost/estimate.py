@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import PrivateAttr
+
 from infra.config.usage import UsageConfig
 from infra.cost.catalog import PriceCatalog, Rate, UnknownPriceError, price_catalog
 
@@ -619,15 +621,21 @@ def _price_cert_issuer(r: PricedResource, ctx: _Context) -> list[CostLine]:
 # --- account-wide usage --------------------------------------------------------------------
 
 
+_EGRESS_TIERS = ("first_10tb", "next_40tb", "next_100tb", "over_150tb")
+"""Internet egress tiers in billing order; every tier but the last has a width in GB."""
+
+
 def _egress_lines(ctx: _Context) -> list[CostLine]:
-    """Internet egress through the us-east-1 tiers, after the free allowance."""
+    """Internet egress through the region's tiers, after the free allowance."""
     remaining = max(
         0.0, ctx.usage.internet_egress_gb_per_month - ctx.catalog.rate("internet_egress_gb", "free_gb").value
     )
     lines = []
-    for tier in ("first_10tb", "next_40tb", "next_100tb", "over_150tb"):
-        width = ctx.catalog.sections["internet_egress_tier_gb"].get(tier)
-        in_tier = remaining if width is None else min(remaining, width.value)
+    for tier in _EGRESS_TIERS:
+        # A finite tier's width comes from the region's own entries (a missing one is an error,
+        # never an unbounded first tier); only the last tier is open-ended.
+        width = None if tier == _EGRESS_TIERS[-1] else ctx.catalog.rate("internet_egress_tier_gb", tier).value
+        in_tier = remaining if width is None else min(remaining, width)
         if in_tier > 0:
             lines.append(
                 _line(
@@ -768,6 +776,39 @@ def estimate(
                 raise UnpricedResourceError(f"{r.type} {r.name}: {exc}") from None
     lines += _egress_lines(ctx) + _r2_lines(ctx)
     return Estimate(lines=tuple(lines), usage_without_carrier=_usage_without_carrier(ctx))
+
+
+class _ReadRecorder(PriceCatalog):
+    """The home catalog, noting every (section, item) the estimate reads: what a region must price."""
+
+    _read: set[tuple[str, str]] = PrivateAttr(default_factory=set)
+
+    def rate(self, section: str, item: str) -> Rate:
+        self._read.add((section, item))
+        return super().rate(section, item)
+
+
+def regional_gaps(
+    resources: Iterable[PricedResource], usage: UsageConfig, region: str, catalog: PriceCatalog | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The (section, item) pairs an estimate of ``resources`` needs that ``region`` does not price.
+
+    What is needed is read off the estimate at the catalog's home region, which prices every
+    item; only regional sections can be missing elsewhere. Empty when ``region`` prices it all.
+    Raises :class:`UnknownRegionError` for a region without prices, and whatever the home
+    estimate raises. A listing for docs and tests: no figure is ever borrowed from another region.
+    """
+    catalog = catalog or price_catalog()
+    regional = catalog.for_region(region)
+    recorder = _ReadRecorder.model_validate(catalog.model_dump())
+    estimate(resources, usage, recorder)
+    return tuple(
+        sorted(
+            (section, item)
+            for section, item in recorder._read
+            if section in catalog.regional_sections and item not in regional.sections.get(section, {})
+        )
+    )
 
 
 def from_captured(resources: Iterable[Any]) -> list[PricedResource]:
