@@ -24,6 +24,7 @@ from infra.compute.load_balancer import (
     forward_weights,
 )
 from infra.compute.node_pools import NodePools, NodePoolsArgs
+from infra.compute.placement import application_placement
 from infra.compute.security_groups import ApplicationSecurityGroups, ApplicationSecurityGroupsArgs
 from infra.compute.sizing import desired_sizes
 from infra.config import PhaseConfig
@@ -78,7 +79,8 @@ class Phase:
     keys: PlatformKeys
     network: Network
     database: Postgres
-    cache: Cache
+    cache: Cache | None
+    """Present when the stack file has ``scaleplan:cache``."""
     request_path: RequestPath
     kubernetes: Kubernetes | None = None
     """Present when the stack file has ``scaleplan:eks``."""
@@ -268,21 +270,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         ),
         opts=on_aws,
     )
-    cache = Cache(
-        "cache",
-        CacheArgs(
-            config=config.cache,
-            environment=env.name,
-            availability_zones=config.network.availability_zones,
-            vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            client_security_group_ids=data_clients,
-            kms_key_arn=keys.keys["cache"].arn,
-            logs_kms_key_arn=keys.keys["logs"].arn,
-            tags=tags,
-        ),
-        opts=on_aws,
-    )
+    cache = _build_cache(config, network, keys, data_clients, tags=tags, on_aws=on_aws)
 
     # One explicit Cloudflare provider for the edge. With no api_token argument it reads
     # CLOUDFLARE_API_TOKEN from the deploying shell: the token is in no stack file and no state.
@@ -348,8 +336,6 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("database_address", database.address)
     pulumi.export("database_port", database.port)
     pulumi.export("database_replica_addresses", database.replica_addresses)
-    pulumi.export("cache_endpoint", cache.endpoint)
-    pulumi.export("cache_port", cache.port)
     pulumi.export("alerts_topic_arn", operations.topic_arn)
     pulumi.export("alerts_topic_arns", operations.topic_arns)
     pulumi.export("dashboard_name", operations.dashboard_name)
@@ -370,7 +356,8 @@ def build_phase(config: PhaseConfig) -> Phase:
             ),
         },
     )
-    pulumi.export("media_cdn_hostname", edge.media_hostname)
+    if edge.media_hostname is not None:
+        pulumi.export("media_cdn_hostname", edge.media_hostname)
     pulumi.export("app_hostnames", edge.app_hostnames)
     pulumi.export("peak_requests_per_second", round(load.peak_requests_per_second, 1))
     _export_access(config, request_path, kubernetes, app_secrets, cache=cache, edge=edge)
@@ -385,6 +372,35 @@ def build_phase(config: PhaseConfig) -> Phase:
         pgbouncer=pgbouncer,
         secrets=app_secrets,
         secrets_sync=secrets_sync,
+    )
+
+
+def _build_cache(
+    config: PhaseConfig,
+    network: Network,
+    keys: PlatformKeys,
+    clients: Mapping[str, pulumi.Input[str]],
+    *,
+    tags: dict[str, str],
+    on_aws: pulumi.ResourceOptions,
+) -> Cache | None:
+    """The ElastiCache replication group, when the stack file has ``scaleplan:cache``."""
+    if config.cache is None:
+        return None
+    return Cache(
+        "cache",
+        CacheArgs(
+            config=config.cache,
+            environment=config.environment.name,
+            availability_zones=config.network.availability_zones,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.isolated_subnet_ids,
+            client_security_group_ids=clients,
+            kms_key_arn=keys.keys["cache"].arn,
+            logs_kms_key_arn=keys.keys["logs"].arn,
+            tags=tags,
+        ),
+        opts=on_aws,
     )
 
 
@@ -410,7 +426,7 @@ def _build_application_secrets(
     access = ApplicationAccess(
         secret_names=(
             *(credential.name for credential in (config.secrets.credentials if config.secrets else [])),
-            auth_token_secret_name(env.name),
+            *([auth_token_secret_name(env.name)] if config.cache is not None else []),
             *([application_database_secret_name(config)] if _has_database_identity(config) else []),
         ),
         kms_key_arns=(keys.keys["cache"].arn,),
@@ -510,7 +526,7 @@ def _export_access(
     kubernetes: Kubernetes | None,
     app_secrets: ApplicationSecrets | None,
     *,
-    cache: Cache,
+    cache: Cache | None,
     edge: Edge,
 ) -> None:
     """What a user needs after `pulumi up` to reach and configure the application."""
@@ -522,8 +538,12 @@ def _export_access(
         pulumi.export("application_role_arn", request_path.auto_scaling.instance_role_arn)
     if app_secrets is not None:
         pulumi.export("application_secret_arns", app_secrets.arns)
-    pulumi.export("cache_auth_token_secret_arn", cache.auth_token_secret_arn)
-    pulumi.export("bucket_names", edge.bucket_names)
+    if cache is not None:
+        pulumi.export("cache_endpoint", cache.endpoint)
+        pulumi.export("cache_port", cache.port)
+        pulumi.export("cache_auth_token_secret_arn", cache.auth_token_secret_arn)
+    if edge.bucket_names:
+        pulumi.export("bucket_names", edge.bucket_names)
 
 
 def kubeconfig_command(cluster_name: str, region: str) -> str:
@@ -676,6 +696,7 @@ def _build_request_path(
     )
     auto_scaling = None
     if group_config is not None:
+        placement = application_placement(config.network)
         auto_scaling = ApplicationAutoScaling(
             "app",
             ApplicationAutoScalingArgs(
@@ -683,7 +704,8 @@ def _build_request_path(
                 environment=env.name,
                 region=env.region,
                 account_id=account_id,
-                private_subnet_ids=list(network.private_subnet_ids.values()),
+                subnet_ids=list(network.subnet_ids(placement.tier).values()),
+                public_ipv4=placement.public_ipv4,
                 security_group_id=security_groups.app_security_group_id,
                 target_group_arns=load_balancer.target_group_arns[TargetType.INSTANCE],
                 load_balancer_arn_suffix=load_balancer.arn_suffix,
@@ -706,7 +728,7 @@ def _build_operations(
     request_path: RequestPath,
     kubernetes: Kubernetes | None,
     database: Postgres,
-    cache: Cache,
+    cache: Cache | None,
     account_id: pulumi.Output[str],
     kms_key_arn: pulumi.Output[str],
     tags: dict[str, str],
@@ -761,11 +783,15 @@ def _build_operations(
                 ).items()
                 if weight > 0
             ],
-            cache_node_ids=cache_node_ids(
-                cache.replication_group_id,
-                cluster_mode=config.cache.cluster_mode is ClusterMode.ENABLED,
-                shards=config.cache.shards,
-                replicas_per_shard=config.cache.replicas_per_shard,
+            cache_node_ids=(
+                cache_node_ids(
+                    cache.replication_group_id,
+                    cluster_mode=config.cache.cluster_mode is ClusterMode.ENABLED,
+                    shards=config.cache.shards,
+                    replicas_per_shard=config.cache.replicas_per_shard,
+                )
+                if cache is not None and config.cache is not None
+                else {}
             ),
         ),
         opts=on_aws,

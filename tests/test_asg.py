@@ -70,7 +70,7 @@ def build(config: AutoScalingGroupConfig) -> ProgramRun:
                 environment="ftw-test",
                 region="us-east-1",
                 account_id="123456789012",
-                private_subnet_ids=SUBNETS,
+                subnet_ids=SUBNETS,
                 security_group_id="sg-0app",
                 target_group_arns={slot: f"arn:tg:{slot.value}" for slot in Slot},
                 load_balancer_arn_suffix="app/ftw-test-alb/0123456789abcdef",

@@ -110,12 +110,16 @@ def test_rejects_unknown_eviction_policy() -> None:
     assert line.startswith("scaleplan:cache.maxmemory_policy: must be one of 'allkeys-lru'")
 
 
-def test_rejects_missing_cache_block() -> None:
+def test_rejects_cache_alarms_without_a_cache() -> None:
+    # The cache is optional; its alarm levels then have nothing to watch.
     config = with_cache()
     del config["scaleplan:cache"]
     with pytest.raises(PhaseConfigError) as error:
         parse_phase_config(config, SOURCE)
-    assert error.value.problems == ("scaleplan:cache: required, but missing from the stack file",)
+    assert error.value.problems == (
+        "scaleplan:operations.cache_hit_rate_percent: watches the cache, but this phase has no scaleplan:cache; "
+        "remove it",
+    )
 
 
 @pytest.mark.parametrize(

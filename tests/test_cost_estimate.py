@@ -210,14 +210,42 @@ def test_internet_egress_goes_through_the_tiers_after_the_free_allowance() -> No
     assert sum(line.monthly_usd for line in lines) == pytest.approx(expected)
 
 
+R2_BUCKET = res("cloudflare:index/r2Bucket:R2Bucket", "edge-media", {"name": "ftw-prod-media"})
+
+
 def test_r2_is_billed_after_the_free_tier_rounded_up() -> None:
     total = monthly(
-        [], r2_storage_gb=110.5, r2_class_a_operations_per_month=1_000_001, r2_class_b_operations_per_month=9_000_000
+        [R2_BUCKET], r2_storage_gb=110.5, r2_class_a_operations_per_month=1_000_001, r2_class_b_operations_per_month=9_000_000
     )
     expected = 101 * rate("cloudflare_r2", "standard_storage_gb_month") + 1 * rate(
         "cloudflare_r2", "class_a_per_million"
     )
     assert total == pytest.approx(expected)
+
+
+def test_no_r2_line_without_a_bucket_and_its_usage_is_flagged() -> None:
+    result = estimate([], usage(r2_storage_gb=110.5, r2_class_a_operations_per_month=1_000_001))
+    assert result.total_usd == 0
+    assert not [line for line in result.lines if "R2" in line.item]
+    assert set(result.usage_without_carrier) == {"r2_storage_gb", "r2_class_a_operations_per_month"}
+
+
+def test_instances_with_a_public_address_pay_for_it() -> None:
+    template = res(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "app-blue",
+        {"instanceType": "t4g.medium", "networkInterfaces": [{"associatePublicIpAddress": "true"}]},
+        resource_id="lt-1",
+    )
+    group = res("aws:autoscaling/group:Group", "app-blue", {"desiredCapacity": 2, "launchTemplate": {"id": "lt-1"}})
+    private = res(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "app-blue",
+        {"instanceType": "t4g.medium", "networkInterfaces": [{"associatePublicIpAddress": "false"}]},
+        resource_id="lt-1",
+    )
+    difference = monthly([template, group]) - monthly([private, group])
+    assert difference == pytest.approx(2 * HOURS * rate("ec2_public_ipv4_hour", "ipv4"))
 
 
 def test_internet_facing_alb_pays_lcus_and_one_public_ip_per_zone() -> None:

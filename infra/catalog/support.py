@@ -156,8 +156,10 @@ def _database_status(config: PhaseConfig, today: date) -> SupportStatus:
     )
 
 
-def _cache_status(config: PhaseConfig, today: date) -> SupportStatus:
+def _cache_status(config: PhaseConfig, today: date) -> SupportStatus | None:
     cache = config.cache
+    if cache is None:
+        return None
     entry = elasticache_engine_versions()[(cache.engine.value, cache.engine_version)]
     return judge(
         "scaleplan:cache.engine_version",

@@ -233,7 +233,11 @@ class ApplicationAutoScalingArgs:
     environment: str
     region: str
     account_id: pulumi.Input[str]
-    private_subnet_ids: Sequence[pulumi.Input[str]]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Where the instances launch: the private subnets, or the public ones when there is no NAT."""
+    public_ipv4: bool = False
+    """Give each instance a public IPv4 address (only where its subnets have no NAT to reach out
+    through, infra/compute/placement.py); ingress stays closed by ``security_group_id``."""
     security_group_id: pulumi.Input[str]
     """The application group: ingress only from the load balancer."""
     target_group_arns: Mapping[Slot, pulumi.Input[str]]
@@ -258,14 +262,15 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
     """One Auto Scaling group per blue/green slot with an image, each behind its slot's target group.
 
     Instances: Amazon Linux 2023 for the instance type's architecture, IMDSv2 required with hop
-    limit 1, no public IP, an encrypted gp3 root volume under the platform's volumes key, detailed
-    monitoring, and an instance profile that allows SSM plus only reading the app's own secrets,
-    writing its own log group and pulling its own ECR images. The user data runs the pinned image
-    and holds no secrets.
+    limit 1, no public IP (unless ``public_ipv4``: the phase has no NAT), an encrypted gp3 root
+    volume under the platform's volumes key, detailed monitoring, and an instance profile that
+    allows SSM plus only reading the app's own secrets, writing its own log group and pulling its
+    own ECR images. The user data runs the pinned image and holds no secrets.
 
-    Groups: spread over the private subnets, ELB health checks, rolling instance refresh when the
-    launch template changes, and step scaling on the configured CPU and p95-latency alarms. The
-    desired capacity is set at creation and then owned by the scaling policies (ignored on update).
+    Groups: spread over ``subnet_ids`` (the private subnets unless there is no NAT), ELB health
+    checks, rolling instance refresh when the launch template changes, and step scaling on the
+    configured CPU and p95-latency alarms. The desired capacity is set at creation and then owned
+    by the scaling policies (ignored on update).
     The volumes key is not this component's: it outlives the groups when the application moves to
     EKS, whose nodes use it too.
     """
@@ -359,7 +364,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 network_interfaces=[
                     aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                         device_index=0,
-                        associate_public_ip_address="false",
+                        associate_public_ip_address="true" if args.public_ipv4 else "false",
                         delete_on_termination="true",
                         security_groups=[args.security_group_id],
                     )
@@ -380,7 +385,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
             group = aws.autoscaling.Group(
                 f"{name}-{slot.value}",
                 name=group_name,
-                vpc_zone_identifiers=list(args.private_subnet_ids),
+                vpc_zone_identifiers=list(args.subnet_ids),
                 min_size=cfg.min_size,
                 max_size=cfg.max_size,
                 desired_capacity=cfg.desired_capacity,

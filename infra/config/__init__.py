@@ -22,7 +22,7 @@ from infra.config.eks import EksConfig
 from infra.config.environment import EnvironmentConfig, PhaseName
 from infra.config.errors import PhaseConfigError, field_error
 from infra.config.load_balancer import LoadBalancerConfig
-from infra.config.network import NetworkConfig
+from infra.config.network import NatStrategy, NetworkConfig
 from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.risks import AcceptedRisk, AcceptedRisks
@@ -42,6 +42,10 @@ from infra.platform.autoscaling import autoscaling_problems
 __all__ = ["AcceptedRisk", "PhaseConfig", "PhaseConfigError", "PhaseName"]
 
 
+CACHE_SIGNALS = ("cache_hit_rate_percent", "cache_memory_percent", "cache_evictions_per_minute")
+"""``scaleplan:operations`` levels that watch the cache: stated only where the phase has one."""
+
+
 class PhaseConfig(ConfigModel):
     """Root model: one field per ``scaleplan:<key>`` in a stack file."""
 
@@ -54,7 +58,9 @@ class PhaseConfig(ConfigModel):
     """The Kubernetes cluster; present exactly when ``compute.node_pools`` is."""
     load_balancer: LoadBalancerConfig
     database: DatabaseConfig
-    cache: CacheConfig
+    cache: CacheConfig | None = None
+    """The ElastiCache replication group; absent where the application keeps no cache (no
+    cluster, AUTH-token secret, alarms or cost lines then)."""
     usage: UsageConfig
     edge: EdgeConfig
     """The Cloudflare account and zone, R2 buckets, zone TLS settings, cache and rate-limiting rules."""
@@ -185,6 +191,35 @@ class PhaseConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _cache_alarms_need_a_cache(self) -> PhaseConfig:
+        """Cache alarm levels exactly where there is a cache to watch (the hit rate is required)."""
+        if self.cache is not None and self.operations.cache_hit_rate_percent is None:
+            raise field_error(
+                "operations.cache_hit_rate_percent",
+                "required: the phase has a scaleplan:cache, whose hit rate the alarms watch; state a warning level",
+            )
+        if self.cache is None:
+            for name in CACHE_SIGNALS:
+                if getattr(self.operations, name) is not None:
+                    raise field_error(
+                        f"operations.{name}", "watches the cache, but this phase has no scaleplan:cache; remove it"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _without_nat_only_instances(self) -> PhaseConfig:
+        """Without NAT the Auto Scaling group's instances move to the public subnets with their
+        own addresses (infra/compute/placement.py); EKS nodes and pods have no such way out."""
+        if self.network.nat_strategy is NatStrategy.NONE and self.eks is not None:
+            raise field_error(
+                "network.nat_strategy",
+                "'none' leaves the EKS nodes in the private subnets with no way to the internet (image "
+                "pulls, the cluster's add-ons); use 'single' or 'one_per_az' while the phase has scaleplan:eks "
+                "(got 'none')",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _pgbouncer_fits_the_database(self) -> PhaseConfig:
         pgbouncer = self.pgbouncer
         if pgbouncer is None:
@@ -277,7 +312,8 @@ class PhaseConfig(ConfigModel):
         requirements = database_requirements(
             self.capacity, self.database, application_vcpus=vcpus, pooled=self.pgbouncer is not None
         )
-        requirements.append(cache_requirement(self.capacity, self.cache))
+        if self.cache is not None:
+            requirements.append(cache_requirement(self.capacity, self.cache))
         if self.pgbouncer is not None:
             requirements.extend(
                 pgbouncer_requirements(

@@ -261,14 +261,17 @@ class EdgeConfig(ConfigModel):
     """32 hex digits: the existing zone (created and delegated outside this program)."""
     zone_name: str
     zone_plan: ZonePlan
-    media_domain: str
-    """Public hostname of the ``media`` bucket, inside ``zone_name``."""
+    media_domain: str | None = None
+    """Public hostname of the ``media`` bucket, inside ``zone_name``; set exactly when
+    ``buckets`` has a ``media`` bucket."""
     min_tls_version: TlsVersion = TlsVersion.TLS_1_2
     hsts_max_age_seconds: Annotated[int, Field(ge=86400, le=63_072_000)] = 31_536_000
     hsts_include_subdomains: bool = True
     hsts_preload: bool = False
-    cors: CorsConfig
-    buckets: Annotated[dict[Key, BucketConfig], Field(min_length=1)]
+    cors: CorsConfig | None = None
+    """Browser access to the buckets; required when there are buckets, refused without any."""
+    buckets: dict[Key, BucketConfig] = Field(default_factory=dict)
+    """R2 buckets by purpose; none: the phase stores no media (no bucket, domain or R2 cost)."""
     cache_ttls: dict[Key, CacheClass] = Field(default_factory=dict)
     """Edge TTLs by path class."""
     rate_limits: dict[Role, RoleRateLimit] = Field(default_factory=dict)
@@ -284,7 +287,7 @@ class EdgeConfig(ConfigModel):
     @property
     def bucket_domains(self) -> dict[str, str]:
         """Bucket purpose -> public hostname, for the buckets served through the zone."""
-        domains = {"media": self.media_domain} if "media" in self.buckets else {}
+        domains = {"media": self.media_domain} if "media" in self.buckets and self.media_domain is not None else {}
         domains.update({k: b.custom_domain for k, b in self.buckets.items() if b.custom_domain is not None})
         return domains
 
@@ -303,7 +306,7 @@ class EdgeConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _hosts_in_zone(self) -> EdgeConfig:
-        hosts = {"media_domain": self.media_domain}
+        hosts = {"media_domain": self.media_domain} if self.media_domain is not None else {}
         for key, bucket in self.buckets.items():
             if bucket.custom_domain is not None:
                 hosts[f"buckets.{key}.custom_domain"] = bucket.custom_domain
@@ -313,10 +316,6 @@ class EdgeConfig(ConfigModel):
         for path, host in hosts.items():
             if _HOSTNAME.fullmatch(host) is None or not (host == self.zone_name or host.endswith(f".{self.zone_name}")):
                 raise field_error(path, f"must be a hostname in zone {self.zone_name!r} (got {host!r})")
-        if "media" not in self.buckets:
-            raise field_error("buckets", f"needs a 'media' bucket to serve media_domain {self.media_domain!r} from")
-        if self.buckets["media"].custom_domain is not None:
-            raise field_error("buckets.media.custom_domain", "the media bucket is served at media_domain; remove it")
         # Each hostname is one DNS record in the zone: a bucket domain or an application host.
         owners: dict[str, str] = {}
         for path, host in hosts.items():
@@ -325,6 +324,30 @@ class EdgeConfig(ConfigModel):
             if host in owners:
                 raise field_error(path, f"{host!r} is already used by {owners[host]}; a hostname serves one thing")
             owners[host] = path
+        return self
+
+    @model_validator(mode="after")
+    def _buckets_are_served(self) -> EdgeConfig:
+        """The media bucket and ``media_domain`` come together; CORS exactly when there are buckets."""
+        if self.media_domain is not None and "media" not in self.buckets:
+            raise field_error("buckets", f"needs a 'media' bucket to serve media_domain {self.media_domain!r} from")
+        if "media" in self.buckets:
+            if self.media_domain is None:
+                raise field_error(
+                    "media_domain", "required: buckets has a 'media' bucket, served through the zone at this hostname"
+                )
+            if self.buckets["media"].custom_domain is not None:
+                raise field_error(
+                    "buckets.media.custom_domain", "the media bucket is served at media_domain; remove it"
+                )
+        if self.buckets and self.cors is None:
+            raise field_error(
+                "cors", f"required: buckets {', '.join(self.buckets)} take browser uploads and reads from these origins"
+            )
+        if not self.buckets and self.cors is not None:
+            raise field_error(
+                "cors", "applies to the R2 buckets, and this phase has none (scaleplan:edge.buckets); remove it"
+            )
         return self
 
     @model_validator(mode="after")

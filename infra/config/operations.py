@@ -213,8 +213,8 @@ class OperationsConfig(ConfigModel):
     """Open connections as a share of the instance class's ``max_connections``."""
     database_storage_used_percent: PercentAbove
     """Used share of the allocated storage (alarmed as ``FreeStorageSpace`` below the rest)."""
-    cache_hit_rate_percent: PercentBelow
-    """Hits as a share of lookups, per cache node."""
+    cache_hit_rate_percent: PercentBelow | None = None
+    """Hits as a share of lookups, per cache node; required exactly when the phase has a cache."""
     replica_lag_seconds: SecondsAbove
     """How far each read replica trails the primary."""
     alert_topics: AlertTopics

@@ -229,7 +229,19 @@ def _price_auto_scaling_group(r: PricedResource, ctx: _Context) -> list[CostLine
         lines.append(_instance_hours(r, ctx, instance_type, desired - spot, spot=False, sizing=f"desired {desired:g}"))
     if spot:
         lines.append(_instance_hours(r, ctx, instance_type, spot, spot=True, sizing=f"desired {desired:g}"))
-    return lines + _template_volumes(r, ctx, template, desired)
+    lines += _template_volumes(r, ctx, template, desired)
+    if _has_public_ipv4(template):
+        rate = ctx.catalog.rate("ec2_public_ipv4_hour", "ipv4")
+        lines.append(
+            _line(r, f"public IPv4 address per instance x {desired:g}", desired * ctx.catalog.hours, "IP-hours", rate)
+        )
+    return lines
+
+
+def _has_public_ipv4(template: PricedResource) -> bool:
+    """Whether instances launched from ``template`` get a public IPv4 address (AWS bills each)."""
+    interfaces = template.inputs.get("networkInterfaces") or []
+    return any(str(i.get("associatePublicIpAddress")).lower() == "true" for i in interfaces)
 
 
 def _price_instance(r: PricedResource, ctx: _Context) -> list[CostLine]:
@@ -650,9 +662,15 @@ def _egress_lines(ctx: _Context) -> list[CostLine]:
     return lines
 
 
+_R2_BUCKET = "cloudflare:index/r2Bucket:R2Bucket"
+
+
 def _r2_lines(ctx: _Context) -> list[CostLine]:
-    """R2 bills per account after a monthly free tier, rounding usage up to whole units."""
+    """R2 bills per account after a monthly free tier, rounding usage up to whole units; a
+    program with no R2 bucket stores nothing there and has no R2 line."""
     usage = ctx.usage
+    if not ctx.count(_R2_BUCKET):
+        return []
 
     def billable(used: float, free_item: str, unit: float) -> float:
         free = ctx.catalog.rate("cloudflare_r2", free_item).value
@@ -736,6 +754,9 @@ def _usage_without_carrier(ctx: _Context) -> tuple[str, ...]:
         "aws_backup_storage_gb": ctx.count("aws:backup/vault:Vault"),
         "s3_storage_gb": ctx.count("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"),
         "ecr_storage_gb": ctx.count("aws:ecr/repository:Repository"),
+        "r2_storage_gb": ctx.count(_R2_BUCKET),
+        "r2_class_a_operations_per_month": ctx.count(_R2_BUCKET),
+        "r2_class_b_operations_per_month": ctx.count(_R2_BUCKET),
     }
     return tuple(name for name, count in carriers.items() if getattr(ctx.usage, name) > 0 and count == 0)
 

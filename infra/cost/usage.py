@@ -101,6 +101,7 @@ def suggest_usage(
     *,
     seed: SeedRatios = FAIRTRADEWORKER,
     has_alb: bool = True,
+    has_r2: bool = True,
     access_log_retention_days: int = 0,
 ) -> UsageConfig:
     """The usage a phase's capacity implies.
@@ -125,9 +126,9 @@ def suggest_usage(
         interface_endpoint_processed_gb_per_month=_up(log_gb) if logs_via_endpoint else 0.0,
         log_ingestion_gb_per_month=_up(log_gb),
         alb_average_lcus=math.ceil(alb_lcus(capacity, origin_gb, seed) * 10) / 10 if has_alb else 0.0,
-        r2_storage_gb=_up(users * seed.stored_media_gb_per_user),
-        r2_class_a_operations_per_month=math.ceil(uploads * seed.class_a_operations_per_upload),
-        r2_class_b_operations_per_month=math.ceil(origin_gb * 1e9 / seed.average_media_object_bytes),
+        r2_storage_gb=_up(users * seed.stored_media_gb_per_user) if has_r2 else 0.0,
+        r2_class_a_operations_per_month=math.ceil(uploads * seed.class_a_operations_per_upload) if has_r2 else 0,
+        r2_class_b_operations_per_month=(math.ceil(origin_gb * 1e9 / seed.average_media_object_bytes) if has_r2 else 0),
         rds_backup_storage_gb_beyond_free=0.0,
         aws_backup_storage_gb=_up(users * seed.database_gb_per_user * seed.backup_copies),
         s3_storage_gb=_up(requests * seed.access_log_bytes_per_request / 1e9 * access_log_retention_days / _DAYS),

@@ -4,6 +4,7 @@ whether each tier carries the phase's peak (infra/data_tier_capacity.py)."""
 from __future__ import annotations
 
 from infra.config import PhaseConfig
+from infra.config.cache import CacheConfig
 from infra.database.parameters import ConnectionBudget
 from infra.pgbouncer.budget import pool_budgets
 from infra.plan.capture import CapturedResource, ProgramRun
@@ -49,8 +50,7 @@ def _database_rows(config: PhaseConfig, instances: list[CapturedResource]) -> li
     return rows
 
 
-def _cache_row(config: PhaseConfig, group: CapturedResource) -> list[Cell]:
-    cache = config.cache
+def _cache_row(cache: CacheConfig, group: CapturedResource) -> list[Cell]:
     inputs = group.inputs
     if "numNodeGroups" in inputs:  # cluster mode
         shards, per_shard = int(inputs["numNodeGroups"]), 1 + int(inputs.get("replicasPerNodeGroup", 0))
@@ -96,7 +96,8 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
     instances = [r for r in run.of_type(INSTANCE) if r.name.startswith("database-")]
     groups = run.of_type(REPLICATION_GROUP)
     rows = _database_rows(config, instances)
-    rows.extend(_cache_row(config, group) for group in groups)
+    if cache is not None:
+        rows.extend(_cache_row(cache, group) for group in groups)
 
     problems = []
     if len(instances) != 1 + database.read_replica_count:
@@ -105,9 +106,10 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
         )
     if any(r.inputs["instanceClass"] != database.instance_class for r in instances):
         problems.append(f"a declared instance is not {database.instance_class}")
-    if len(groups) != 1:
-        problems.append(f"declared {len(groups)} cache replication groups, expected 1")
-    elif groups[0].inputs.get("numNodeGroups", 1) != cache.shards:
+    expected_groups = 0 if cache is None else 1
+    if len(groups) != expected_groups:
+        problems.append(f"declared {len(groups)} cache replication groups, expected {expected_groups}")
+    elif cache is not None and groups[0].inputs.get("numNodeGroups", 1) != cache.shards:
         problems.append(
             f"declared {groups[0].inputs.get('numNodeGroups')} cache shards, the stack file asks for {cache.shards}"
         )
@@ -121,8 +123,12 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
         f"{budget.available} for pools",
         f"backups: point-in-time {database.backup_retention_days} days; daily snapshots kept "
         f"{database.snapshot_retention_days} days in a CMK-encrypted AWS Backup vault",
-        f"cache: {cache.node_count} nodes, {cache.shards * cache.node.memory_gib:.2f} GiB of data memory, "
-        f"{cache.maxmemory_policy.value}, TLS required, AUTH token in Secrets Manager",
+        (
+            f"cache: {cache.node_count} nodes, {cache.shards * cache.node.memory_gib:.2f} GiB of data memory, "
+            f"{cache.maxmemory_policy.value}, TLS required, AUTH token in Secrets Manager"
+            if cache is not None
+            else "cache: none in this phase (no scaleplan:cache)"
+        ),
         *_pgbouncer_budget_notes(config, budget),
         *(
             f"carries the peak{'' if requirement.passes else ': NO'}: {requirement.line()}"
@@ -140,7 +146,7 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
             "database_class": database.instance_class,
             "read_replicas": database.read_replica_count,
             "max_connections": budget.max_connections,
-            "cache_nodes": cache.node_count,
+            "cache_nodes": cache.node_count if cache is not None else 0,
             "sizing": [
                 {
                     "key": f"scaleplan:{requirement.key}",
@@ -161,13 +167,19 @@ def data_tier_section(config: PhaseConfig, run: ProgramRun) -> Section:
                     "max_allocated_storage_gib": database.max_allocated_storage_gib,
                     "reserved_connections": budget.reserved,
                 },
-                "cache": {
-                    "engine": cache.engine.value,
-                    "node_type": cache.node_type,
-                    "shards": cache.shards,
-                    "replicas_per_shard": cache.replicas_per_shard,
-                    "multi_az": cache.multi_az,
-                },
+                **(
+                    {
+                        "cache": {
+                            "engine": cache.engine.value,
+                            "node_type": cache.node_type,
+                            "shards": cache.shards,
+                            "replicas_per_shard": cache.replicas_per_shard,
+                            "multi_az": cache.multi_az,
+                        }
+                    }
+                    if cache is not None
+                    else {}
+                ),
             },
         },
     )

@@ -24,7 +24,7 @@ class EdgeArgs:
 class Edge(pulumi.ComponentResource):
     """Everything the phase declares on Cloudflare, in an existing account and zone.
 
-    - One private R2 bucket per ``buckets`` key, ``protect``ed, with the r2.dev URL disabled,
+    - One private R2 bucket per ``buckets`` key (none without buckets), ``protect``ed, with the r2.dev URL disabled,
       a CORS policy for the configured https origins and a lifecycle (incomplete multipart
       uploads aborted; optional Infrequent Access transition and expiry).
     - ``media_domain`` serving the ``media`` bucket through the zone's CDN, and each bucket's
@@ -44,8 +44,8 @@ class Edge(pulumi.ComponentResource):
     """Buckets by purpose (``media``, ``documents``)."""
     bucket_names: dict[str, pulumi.Output[str]]
     """Physical bucket names by purpose."""
-    media_hostname: pulumi.Output[str]
-    """Public CDN hostname of the media bucket."""
+    media_hostname: pulumi.Output[str] | None
+    """Public CDN hostname of the media bucket; None without one."""
     app_hostnames: dict[str, pulumi.Output[str]]
     """The application's proxied hostnames by key (empty when Cloudflare does not front the ALB)."""
     subscription: cloudflare.ZoneSubscription | None
@@ -103,7 +103,7 @@ class Edge(pulumi.ComponentResource):
                 min_tls=config.min_tls_version.value,
                 opts=child,
             )
-        self.media_hostname = domains["media"].domain
+        self.media_hostname = domains["media"].domain if "media" in domains else None
 
         self.app_hostnames = {}
         if config.origin is not None:

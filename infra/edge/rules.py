@@ -170,6 +170,9 @@ def zone_settings(config: EdgeConfig) -> dict[str, Any]:
 
 def cors_rules(config: EdgeConfig) -> list[cloudflare.R2BucketCorsRuleArgsDict]:
     cors = config.cors
+    if cors is None:
+        # EdgeConfig refuses buckets without cors: no bucket asks for these rules then.
+        raise ValueError("scaleplan:edge.cors is required for the R2 buckets' CORS rules")
     return [
         {
             "id": "web-origins",

@@ -53,6 +53,14 @@ class Network(pulumi.ComponentResource):
     nat_gateway_ids: dict[str, pulumi.Output[str]]
     """NAT gateway IDs by the AZ they sit in."""
 
+    def subnet_ids(self, tier: str) -> dict[str, pulumi.Output[str]]:
+        """Subnet IDs by AZ of the ``public``, ``private`` or ``isolated`` tier."""
+        return {
+            "public": self.public_subnet_ids,
+            "private": self.private_subnet_ids,
+            "isolated": self.isolated_subnet_ids,
+        }[tier]
+
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:network:Network", name, None, opts)
         cfg = args.config

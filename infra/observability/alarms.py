@@ -467,29 +467,31 @@ def _cache_alarms(ops: OperationsConfig, nodes: Mapping[str, str]) -> list[Alarm
         dims: Mapping[str, Dimension] = {"CacheClusterId": node}
         subject = f"cache node {node}"
         key = f"cache-{node_key}"
+        # PhaseConfig requires the hit-rate levels wherever there is a cache (nodes to watch).
         hits = ops.cache_hit_rate_percent
-        for level, value in _levels(hits):
-            alarms.append(
-                AlarmDefinition(
-                    key=f"{key}-hit-rate-{level.value}",
-                    signal="hit rate",
-                    subject=subject,
-                    level=level,
-                    comparison=_above(hits),
-                    threshold=value,
-                    shown_threshold=_shown(hits, value),
-                    metrics=(
-                        MetricQuery("hits", "AWS/ElastiCache", "CacheHits", "Sum", dims),
-                        MetricQuery("misses", "AWS/ElastiCache", "CacheMisses", "Sum", dims),
-                    ),
-                    # A minute with fewer lookups yields no datapoint: an idle replica has no hit rate.
-                    expression=(
-                        f"IF(hits + misses >= {ops.cache_min_lookups_per_minute}, 100 * hits / (hits + misses))"
-                    ),
-                    treat_missing_data="notBreaching",
-                    evaluation_periods=ops.evaluation_minutes,
+        if hits is not None:
+            for level, value in _levels(hits):
+                alarms.append(
+                    AlarmDefinition(
+                        key=f"{key}-hit-rate-{level.value}",
+                        signal="hit rate",
+                        subject=subject,
+                        level=level,
+                        comparison=_above(hits),
+                        threshold=value,
+                        shown_threshold=_shown(hits, value),
+                        metrics=(
+                            MetricQuery("hits", "AWS/ElastiCache", "CacheHits", "Sum", dims),
+                            MetricQuery("misses", "AWS/ElastiCache", "CacheMisses", "Sum", dims),
+                        ),
+                        # A minute with fewer lookups yields no datapoint: an idle replica has no hit rate.
+                        expression=(
+                            f"IF(hits + misses >= {ops.cache_min_lookups_per_minute}, 100 * hits / (hits + misses))"
+                        ),
+                        treat_missing_data="notBreaching",
+                        evaluation_periods=ops.evaluation_minutes,
+                    )
                 )
-            )
         engine_cpu = MetricQuery("cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", dims)
         for level, value in _levels(ops.cpu_percent):
             alarms.append(_cpu_alarm(ops, level, value, key=f"{key}-engine-cpu", subject=subject, query=engine_cpu))

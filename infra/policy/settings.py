@@ -30,6 +30,7 @@ RDS_MULTI_AZ = "aws-rds-instance-require-multi-az"
 RDS_BACKUP_RETENTION = "aws-rds-instance-require-backup-retention"
 CACHE_FAILOVER = "aws-elasticache-replicationgroup-enable-automatic-failover"
 CACHE_SNAPSHOT_RETENTION = "aws-elasticache-replicationgroup-require-snapshot-retention"
+ZONE_RULESETS = "cloudflare-zone-require-rulesets"
 
 
 def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
@@ -44,8 +45,18 @@ def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
         "all": "mandatory",
         RDS_MULTI_AZ: {"required": config.database.require_multi_az},
         RDS_BACKUP_RETENTION: {"minimumDays": config.database.backup_retention_days},
-        CACHE_FAILOVER: {"required": config.cache.require_multi_az},
-        CACHE_SNAPSHOT_RETENTION: {"minimumDays": config.cache.snapshot_retention_days},
+        # No cache, no cache settings: the rules then have no replication group to judge.
+        **(
+            {
+                CACHE_FAILOVER: {"required": config.cache.require_multi_az},
+                CACHE_SNAPSHOT_RETENTION: {"minimumDays": config.cache.snapshot_retention_days},
+            }
+            if config.cache is not None
+            else {}
+        ),
+        # The pack requires a rate-limiting ruleset on the zone by default; a file that states no
+        # scaleplan:edge.rate_limits has none to declare (an optional part, absent everywhere).
+        **({ZONE_RULESETS: {"requiredPhases": []}} if not config.edge.rate_limits else {}),
     }
 
 
