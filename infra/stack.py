@@ -12,7 +12,8 @@ import pulumi_kubernetes as k8s
 
 from infra.cache.component import Cache, CacheArgs, auth_token_secret_name
 from infra.capacity import demand
-from infra.compute.asg import ApplicationAutoScaling, ApplicationAutoScalingArgs
+from infra.catalog.cloudflared import cloudflared_release
+from infra.compute.asg import ApplicationAutoScaling, ApplicationAutoScalingArgs, TunnelConnector
 from infra.compute.eks import EksCluster, EksClusterArgs, cluster_physical_name
 from infra.compute.eks_addons import ClusterAddons, ClusterAddonsArgs
 from infra.compute.load_balancer import (
@@ -34,6 +35,7 @@ from infra.database.component import DisasterRecoveryArgs, Postgres, PostgresArg
 from infra.database.identity import ApplicationDatabaseIdentity, ApplicationDatabaseIdentityArgs
 from infra.edge.component import Edge, EdgeArgs
 from infra.edge.origin import load_balancer_ingress
+from infra.edge.tunnel import OriginTunnel, OriginTunnelArgs, tunnel_token_secret_name
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
 from infra.naming import Service, physical_name
 from infra.network.component import Network, NetworkArgs
@@ -64,12 +66,21 @@ class Kubernetes:
 
 @dataclass(frozen=True)
 class RequestPath:
-    """Internet -> load balancer -> application: present in every phase."""
+    """Internet -> zone -> load balancer (or a Cloudflare Tunnel) -> application."""
 
     security_groups: ApplicationSecurityGroups
-    load_balancer: LoadBalancer
+    load_balancer: LoadBalancer | None
+    """Present when the stack file has ``scaleplan:load_balancer``."""
     auto_scaling: ApplicationAutoScaling | None
     """Present when the stack file has ``scaleplan:compute.auto_scaling_group``."""
+    tunnel: OriginTunnel | None = None
+    """The Cloudflare Tunnel to the instances, where there is no load balancer."""
+
+    def origin_dns_name(self) -> pulumi.Output[str] | None:
+        """What the zone's proxied application records point at: the ALB, or the tunnel."""
+        if self.load_balancer is not None:
+            return self.load_balancer.dns_name
+        return self.tunnel.cname_target if self.tunnel is not None else None
 
 
 @dataclass(frozen=True)
@@ -212,13 +223,19 @@ def build_phase(config: PhaseConfig) -> Phase:
             environment=env.name,
             vpc_id=network.vpc_id,
             vpc_cidr=network.vpc_cidr,
-            app_port=config.load_balancer.target_port,
+            app_port=config.application_port(),
             tags=tags,
             # Cloudflare's ranges only while the zone fronts the ALB (scaleplan:edge.origin).
             alb_ingress=load_balancer_ingress(config.edge),
+            load_balancer=config.load_balancer is not None,
+            tunnel_egress=config.uses_tunnel(),
         ),
         opts=on_aws,
     )
+    # One explicit Cloudflare provider for the edge. With no api_token argument it reads
+    # CLOUDFLARE_API_TOKEN from the deploying shell: the token is in no stack file and no state.
+    cloudflare_default = cloudflare.Provider("cloudflare")
+    tunnel = _build_tunnel(config, keys, tags=tags, providers=[aws_default, cloudflare_default])
 
     # The nodes join the application security group: pods share their node's interface, and
     # that group is the one the load balancer may reach (ip targets) and the data tier admits.
@@ -245,6 +262,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         tags=tags,
         on_aws=on_aws,
         access=access,
+        tunnel=tunnel,
     )
 
     # Security groups allowed into the data tier (PostgreSQL 5432, cache 6379), by stable name:
@@ -272,12 +290,9 @@ def build_phase(config: PhaseConfig) -> Phase:
     )
     cache = _build_cache(config, network, keys, data_clients, tags=tags, on_aws=on_aws)
 
-    # One explicit Cloudflare provider for the edge. With no api_token argument it reads
-    # CLOUDFLARE_API_TOKEN from the deploying shell: the token is in no stack file and no state.
-    cloudflare_default = cloudflare.Provider("cloudflare")
     edge = Edge(
         "edge",
-        EdgeArgs(config=config.edge, environment=env.name, origin_dns_name=request_path.load_balancer.dns_name),
+        EdgeArgs(config=config.edge, environment=env.name, origin_dns_name=request_path.origin_dns_name()),
         opts=pulumi.ResourceOptions(providers=[cloudflare_default]),
     )
 
@@ -331,7 +346,6 @@ def build_phase(config: PhaseConfig) -> Phase:
     pulumi.export("environment", env.name)
     pulumi.export("vpc_id", network.vpc_id)
     pulumi.export("private_subnet_ids", network.private_subnet_ids)
-    pulumi.export("alb_dns_name", request_path.load_balancer.dns_name)
     pulumi.export("app_security_group_id", request_path.security_groups.app_security_group_id)
     pulumi.export("database_address", database.address)
     pulumi.export("database_port", database.port)
@@ -427,6 +441,8 @@ def _build_application_secrets(
         secret_names=(
             *(credential.name for credential in (config.secrets.credentials if config.secrets else [])),
             *([auth_token_secret_name(env.name)] if config.cache is not None else []),
+            # The tunnel's token, which the instances fetch at boot to run its connector.
+            *([tunnel_token_secret_name(env.name)] if config.uses_tunnel() else []),
             *([application_database_secret_name(config)] if _has_database_identity(config) else []),
         ),
         kms_key_arns=(keys.keys["cache"].arn,),
@@ -531,6 +547,10 @@ def _export_access(
 ) -> None:
     """What a user needs after `pulumi up` to reach and configure the application."""
     env = config.environment
+    if request_path.load_balancer is not None:
+        pulumi.export("alb_dns_name", request_path.load_balancer.dns_name)
+    if request_path.tunnel is not None:
+        pulumi.export("tunnel_id", request_path.tunnel.tunnel_id)
     if kubernetes is not None:
         pulumi.export("application_role_arn", kubernetes.platform.application_role_arn)
         pulumi.export("kubeconfig_command", kubeconfig_command(cluster_physical_name(env.name), env.region))
@@ -655,9 +675,95 @@ def _build_request_path(
     tags: dict[str, str],
     on_aws: pulumi.ResourceOptions,
     access: ApplicationAccess | None = None,
+    tunnel: OriginTunnel | None = None,
 ) -> RequestPath:
-    """The ALB always; the Auto Scaling group when the stack file has one. On EKS the ip
-    target groups are bound to the application's Services (TargetGroupBinding)."""
+    """The ALB when the stack file has one, the Auto Scaling group when it has one (behind the
+    ALB, or running the tunnel's connector). On EKS the ip target groups are bound to the
+    application's Services (TargetGroupBinding)."""
+    env = config.environment
+    group_config = config.compute.auto_scaling_group
+    load_balancer = _build_load_balancer(
+        config,
+        network=network,
+        security_groups=security_groups,
+        kubernetes=kubernetes,
+        account_id=account_id,
+        tags=tags,
+        on_aws=on_aws,
+    )
+    auto_scaling = None
+    if group_config is not None:
+        placement = application_placement(config.network)
+        instance_targets = load_balancer.target_group_arns[TargetType.INSTANCE] if load_balancer else {}
+        auto_scaling = ApplicationAutoScaling(
+            "app",
+            ApplicationAutoScalingArgs(
+                config=group_config,
+                environment=env.name,
+                region=env.region,
+                account_id=account_id,
+                subnet_ids=list(network.subnet_ids(placement.tier).values()),
+                public_ipv4=placement.public_ipv4,
+                security_group_id=security_groups.app_security_group_id,
+                target_group_arns=instance_targets,
+                load_balancer_arn_suffix=load_balancer.arn_suffix if load_balancer else None,
+                target_group_arn_suffixes=(
+                    load_balancer.target_group_arn_suffixes[TargetType.INSTANCE] if load_balancer else {}
+                ),
+                logs_kms_key_arn=logs_kms_key_arn,
+                volumes_kms_key_arn=volumes_kms_key_arn,
+                secret_name_prefix=physical_name(env.name, "app", service=Service.SECRET),
+                readable_secret_names=access.secret_names if access else (),
+                secrets_kms_key_arns=access.kms_key_arns if access else (),
+                tunnel=(
+                    TunnelConnector(image=cloudflared_release().reference, token_secret_name=tunnel.token_secret_name)
+                    if tunnel is not None
+                    else None
+                ),
+                depends_on=[tunnel.token_secret_version] if tunnel is not None else (),
+                tags=tags,
+            ),
+            opts=on_aws,
+        )
+    return RequestPath(
+        security_groups=security_groups, load_balancer=load_balancer, auto_scaling=auto_scaling, tunnel=tunnel
+    )
+
+
+def _build_tunnel(
+    config: PhaseConfig, keys: PlatformKeys, *, tags: dict[str, str], providers: Sequence[pulumi.ProviderResource]
+) -> OriginTunnel | None:
+    """The Cloudflare Tunnel to the instances, where the zone fronts a phase with no ALB."""
+    origin = config.edge.origin
+    if not config.uses_tunnel() or origin is None:
+        return None
+    return OriginTunnel(
+        "tunnel",
+        OriginTunnelArgs(
+            account_id=config.edge.account_id,
+            environment=config.environment.name,
+            hostnames=origin.hostnames,
+            port=config.application_port(),
+            kms_key_arn=keys.keys["cache"].arn,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(providers=list(providers)),
+    )
+
+
+def _build_load_balancer(
+    config: PhaseConfig,
+    *,
+    network: Network,
+    security_groups: ApplicationSecurityGroups,
+    kubernetes: Kubernetes | None,
+    account_id: pulumi.Output[str],
+    tags: dict[str, str],
+    on_aws: pulumi.ResourceOptions,
+) -> LoadBalancer | None:
+    """The ALB, when the stack file has ``scaleplan:load_balancer``."""
+    if config.load_balancer is None or security_groups.alb_security_group_id is None:
+        return None
     env = config.environment
     group_config = config.compute.auto_scaling_group
     targets = None
@@ -673,7 +779,7 @@ def _build_request_path(
             # name (its webhook admits the bindings).
             depends_on=[kubernetes.platform.load_balancer_controller, kubernetes.platform],
         )
-    load_balancer = LoadBalancer(
+    return LoadBalancer(
         "alb",
         LoadBalancerArgs(
             config=config.load_balancer,
@@ -694,32 +800,24 @@ def _build_request_path(
         ),
         opts=on_aws,
     )
-    auto_scaling = None
-    if group_config is not None:
-        placement = application_placement(config.network)
-        auto_scaling = ApplicationAutoScaling(
-            "app",
-            ApplicationAutoScalingArgs(
-                config=group_config,
-                environment=env.name,
-                region=env.region,
-                account_id=account_id,
-                subnet_ids=list(network.subnet_ids(placement.tier).values()),
-                public_ipv4=placement.public_ipv4,
-                security_group_id=security_groups.app_security_group_id,
-                target_group_arns=load_balancer.target_group_arns[TargetType.INSTANCE],
-                load_balancer_arn_suffix=load_balancer.arn_suffix,
-                target_group_arn_suffixes=load_balancer.target_group_arn_suffixes[TargetType.INSTANCE],
-                logs_kms_key_arn=logs_kms_key_arn,
-                volumes_kms_key_arn=volumes_kms_key_arn,
-                secret_name_prefix=physical_name(env.name, "app", service=Service.SECRET),
-                readable_secret_names=access.secret_names if access else (),
-                secrets_kms_key_arns=access.kms_key_arns if access else (),
-                tags=tags,
+
+
+def _live_target_groups(config: PhaseConfig) -> list[str]:
+    """Target groups (``instance-blue``) the listener sends requests to; none without an ALB."""
+    if config.load_balancer is None:
+        return []
+    return [
+        f"{target_type.value}-{slot.value}"
+        for (target_type, slot), weight in forward_weights(
+            config.load_balancer.weights,
+            backend_shares(
+                auto_scaling_group=config.compute.auto_scaling_group is not None,
+                node_pools=bool(config.compute.node_pools),
+                weights=config.load_balancer.backend_weights,
             ),
-            opts=on_aws,
-        )
-    return RequestPath(security_groups=security_groups, load_balancer=load_balancer, auto_scaling=auto_scaling)
+        ).items()
+        if weight > 0
+    ]
 
 
 def _build_operations(
@@ -737,6 +835,7 @@ def _build_operations(
     """The alerts topic, the alarms over what this phase runs, and the monthly budget."""
     env = config.environment
     auto_scaling = request_path.auto_scaling
+    load_balancer = request_path.load_balancer
     return Operations(
         "operations",
         OperationsArgs(
@@ -748,7 +847,7 @@ def _build_operations(
             owner_email=env.owner_email,
             kms_key_arn=kms_key_arn,
             tags=tags,
-            load_balancer_arn_suffix=request_path.load_balancer.arn_suffix,
+            load_balancer_arn_suffix=load_balancer.arn_suffix if load_balancer is not None else None,
             auto_scaling_group_names=(
                 {slot.value: group for slot, group in auto_scaling.group_names.items()} if auto_scaling else {}
             ),
@@ -766,23 +865,16 @@ def _build_operations(
             database_allocated_storage_gib=config.database.allocated_storage_gib,
             database_memory_gib=config.database.instance.memory_gib,
             # Target groups by "<target type>-<slot>" (ip-blue); live where the listener forwards to them.
-            target_group_arn_suffixes={
-                f"{target_type.value}-{slot.value}": suffix
-                for target_type, by_slot in request_path.load_balancer.target_group_arn_suffixes.items()
-                for slot, suffix in by_slot.items()
-            },
-            live_target_groups=[
-                f"{target_type.value}-{slot.value}"
-                for (target_type, slot), weight in forward_weights(
-                    config.load_balancer.weights,
-                    backend_shares(
-                        auto_scaling_group=config.compute.auto_scaling_group is not None,
-                        node_pools=bool(config.compute.node_pools),
-                        weights=config.load_balancer.backend_weights,
-                    ),
-                ).items()
-                if weight > 0
-            ],
+            target_group_arn_suffixes=(
+                {
+                    f"{target_type.value}-{slot.value}": suffix
+                    for target_type, by_slot in load_balancer.target_group_arn_suffixes.items()
+                    for slot, suffix in by_slot.items()
+                }
+                if load_balancer is not None
+                else {}
+            ),
+            live_target_groups=_live_target_groups(config),
             cache_node_ids=(
                 cache_node_ids(
                     cache.replication_group_id,

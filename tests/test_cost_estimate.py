@@ -215,7 +215,10 @@ R2_BUCKET = res("cloudflare:index/r2Bucket:R2Bucket", "edge-media", {"name": "ft
 
 def test_r2_is_billed_after_the_free_tier_rounded_up() -> None:
     total = monthly(
-        [R2_BUCKET], r2_storage_gb=110.5, r2_class_a_operations_per_month=1_000_001, r2_class_b_operations_per_month=9_000_000
+        [R2_BUCKET],
+        r2_storage_gb=110.5,
+        r2_class_a_operations_per_month=1_000_001,
+        r2_class_b_operations_per_month=9_000_000,
     )
     expected = 101 * rate("cloudflare_r2", "standard_storage_gb_month") + 1 * rate(
         "cloudflare_r2", "class_a_per_million"

@@ -82,20 +82,24 @@ class ScalingTrigger:
 
 
 def scaling_triggers(scaling: ScalingConfig) -> tuple[ScalingTrigger, ...]:
-    """The plan's triggers: out on CPU or p95 latency, in on CPU, with the thresholds from config."""
-    return (
-        ScalingTrigger(
-            key="cpu-high",
-            direction=Direction.OUT,
-            namespace="AWS/EC2",
-            metric_name="CPUUtilization",
-            statistic="Average",
-            comparison="GreaterThanThreshold",
-            threshold=scaling.cpu_scale_out_percent,
-            evaluation_periods=scaling.scale_out_evaluation_minutes,
-            adjustment_percent=scaling.scale_out_step_percent,
-            unit_label="%",
-        ),
+    """The plan's triggers: out on CPU or p95 latency, in on CPU, with the thresholds from config.
+
+    The latency trigger reads the load balancer's target group: it exists only where the phase
+    has one (the configuration states its threshold exactly then).
+    """
+    cpu_high = ScalingTrigger(
+        key="cpu-high",
+        direction=Direction.OUT,
+        namespace="AWS/EC2",
+        metric_name="CPUUtilization",
+        statistic="Average",
+        comparison="GreaterThanThreshold",
+        threshold=scaling.cpu_scale_out_percent,
+        evaluation_periods=scaling.scale_out_evaluation_minutes,
+        adjustment_percent=scaling.scale_out_step_percent,
+        unit_label="%",
+    )
+    latency_high = (
         ScalingTrigger(
             key="latency-high",
             direction=Direction.OUT,
@@ -107,20 +111,64 @@ def scaling_triggers(scaling: ScalingConfig) -> tuple[ScalingTrigger, ...]:
             evaluation_periods=scaling.scale_out_evaluation_minutes,
             adjustment_percent=scaling.scale_out_step_percent,
             unit_label=" s",
-        ),
-        ScalingTrigger(
-            key="cpu-low",
-            direction=Direction.IN,
-            namespace="AWS/EC2",
-            metric_name="CPUUtilization",
-            statistic="Average",
-            comparison="LessThanThreshold",
-            threshold=scaling.cpu_scale_in_percent,
-            evaluation_periods=scaling.scale_in_evaluation_minutes,
-            adjustment_percent=-scaling.scale_in_step_percent,
-            unit_label="%",
-        ),
+        )
+        if scaling.latency_p95_scale_out_seconds is not None
+        else None
     )
+    cpu_low = ScalingTrigger(
+        key="cpu-low",
+        direction=Direction.IN,
+        namespace="AWS/EC2",
+        metric_name="CPUUtilization",
+        statistic="Average",
+        comparison="LessThanThreshold",
+        threshold=scaling.cpu_scale_in_percent,
+        evaluation_periods=scaling.scale_in_evaluation_minutes,
+        adjustment_percent=-scaling.scale_in_step_percent,
+        unit_label="%",
+    )
+    return tuple(trigger for trigger in (cpu_high, latency_high, cpu_low) if trigger is not None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TunnelConnector:
+    """The Cloudflare Tunnel connector each instance runs when no load balancer fronts them."""
+
+    image: str
+    """The pinned cloudflared image (infra/catalog/cloudflared.yaml)."""
+    token_secret_name: str
+    """Secrets Manager secret holding the tunnel's token; the instance role may read it."""
+
+
+TOKEN_FILE = "/etc/cloudflared/token"
+"""Where the boot script writes the tunnel token: root-only on the encrypted root volume."""
+CLOUDFLARED_UID = 65532
+"""The ``nonroot`` user of cloudflared's distroless image, which must read the token file."""
+
+
+def _tunnel_lines(tunnel: TunnelConnector, *, region: str, log_group: str) -> list[str]:
+    """Fetch the token with the instance role and run cloudflared beside the application: it dials
+    out to Cloudflare and forwards the zone's requests to the application on the host network
+    (the tunnel's configuration names ``localhost:<port>``); nothing dials in."""
+    q = shlex.quote
+    return [
+        f"install -d -m 0700 -o {CLOUDFLARED_UID} -g {CLOUDFLARED_UID} /etc/cloudflared",
+        f"(umask 077; aws secretsmanager get-secret-value --region {q(region)} --secret-id "
+        f"{q(tunnel.token_secret_name)} --query SecretString --output text > {TOKEN_FILE})",
+        f"chown {CLOUDFLARED_UID}:{CLOUDFLARED_UID} {TOKEN_FILE}",
+        f"docker pull {q(tunnel.image)}",
+        " ".join(
+            [
+                "docker run --detach --name cloudflared --restart always --network host",
+                "--read-only --security-opt no-new-privileges --cap-drop ALL",
+                f"--log-driver awslogs --log-opt awslogs-region={q(region)} --log-opt awslogs-group={q(log_group)}",
+                f"--volume {TOKEN_FILE}:{TOKEN_FILE}:ro",
+                q(tunnel.image),
+                # The ingress rules (to localhost:<port>) live in the tunnel's remote configuration.
+                f"tunnel --no-autoupdate run --token-file {TOKEN_FILE}",
+            ]
+        ),
+    ]
 
 
 def user_data_script(
@@ -130,6 +178,7 @@ def user_data_script(
     region: str,
     log_group: str,
     secret_name_prefix: str,
+    tunnel: TunnelConnector | None = None,
 ) -> str:
     """Boot script: install Docker and run the pinned image. It holds names, never secret values.
 
@@ -162,6 +211,8 @@ def user_data_script(
             ]
         ),
     ]
+    if tunnel is not None:
+        lines += _tunnel_lines(tunnel, region=region, log_group=log_group)
     return "\n".join(lines) + "\n"
 
 
@@ -241,10 +292,15 @@ class ApplicationAutoScalingArgs:
     security_group_id: pulumi.Input[str]
     """The application group: ingress only from the load balancer."""
     target_group_arns: Mapping[Slot, pulumi.Input[str]]
-    """Instance target group of each slot; each slot's group registers into its own."""
-    load_balancer_arn_suffix: pulumi.Input[str]
+    """Instance target group of each slot; each slot's group registers into its own. Empty
+    without a load balancer: the groups then use EC2 health checks."""
+    load_balancer_arn_suffix: pulumi.Input[str] | None = None
     target_group_arn_suffixes: Mapping[Slot, pulumi.Input[str]]
     """CloudWatch dimensions of the latency alarm."""
+    tunnel: TunnelConnector | None = None
+    """Run the Cloudflare Tunnel connector beside the application (no load balancer)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What must exist before an instance boots (the tunnel token's secret version)."""
     logs_kms_key_arn: pulumi.Input[str]
     """CMK of the application log group."""
     volumes_kms_key_arn: pulumi.Input[str]
@@ -348,6 +404,7 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 region=args.region,
                 log_group=self.log_group_name,
                 secret_name_prefix=args.secret_name_prefix,
+                tunnel=args.tunnel,
             )
             group_tags = {**with_name(args.tags, group_name), "slot": slot.value}
             # No phase tag inside the template: the move to EKS keeps this group serving, and a
@@ -392,8 +449,10 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
                     id=template.id, version=template.latest_version.apply(str)
                 ),
-                target_group_arns=[args.target_group_arns[slot]],
-                health_check_type="ELB",
+                target_group_arns=[args.target_group_arns[slot]] if slot in args.target_group_arns else None,
+                # ELB health checks replace instances the target group finds unhealthy; without
+                # one, EC2 status checks are what the group has.
+                health_check_type="ELB" if slot in args.target_group_arns else "EC2",
                 health_check_grace_period=cfg.health_check_grace_seconds,
                 default_cooldown=cfg.scaling.cooldown_seconds,
                 default_instance_warmup=cfg.scaling.cooldown_seconds,
@@ -413,7 +472,9 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                     for key, value in sorted(group_tags.items())
                 ],
                 # The scaling policies own the desired capacity once the group exists.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+                opts=pulumi.ResourceOptions(
+                    parent=self, ignore_changes=["desiredCapacity"], depends_on=list(args.depends_on)
+                ),
             )
             self._scale(name, slot, group, args)
             self.group_names[slot] = group.name
@@ -455,6 +516,8 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 opts=child,
             )
             if trigger.namespace == "AWS/ApplicationELB":
+                if args.load_balancer_arn_suffix is None:
+                    raise ValueError("a latency trigger needs load_balancer_arn_suffix (the phase has no ALB)")
                 dimensions: Mapping[str, pulumi.Input[str]] = {
                     "LoadBalancer": args.load_balancer_arn_suffix,
                     "TargetGroup": args.target_group_arn_suffixes[slot],

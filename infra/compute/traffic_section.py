@@ -15,6 +15,8 @@ _TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 _GROUP = "aws:autoscaling/group:Group"
 _TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 _ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+_TUNNEL = "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared"
+_TUNNEL_CONFIG = "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig"
 
 
 def _n(value: object) -> str:
@@ -84,10 +86,42 @@ def _group_rows(run: ProgramRun, group: CapturedResource) -> list[list[Cell]]:
     return rows
 
 
+def _tunnel_section(config: PhaseConfig, run: ProgramRun, balancers: list[CapturedResource]) -> Section:
+    """No load balancer: the zone reaches the instances through a Cloudflare Tunnel."""
+    tunnels = run.of_type(_TUNNEL)
+    rows: list[list[Cell]] = []
+    for tunnel in tunnels:
+        rows.append([f"cloudflare tunnel {tunnel.inputs.get('name')}", f"config_src {tunnel.inputs.get('configSrc')}"])
+    for tunnel_config in run.of_type(_TUNNEL_CONFIG):
+        for rule in (tunnel_config.inputs.get("config") or {}).get("ingresses") or []:
+            rows.append([f"  ingress {rule.get('hostname', '(any other)')}", str(rule.get("service"))])
+    for group in sorted(run.of_type(_GROUP), key=lambda r: r.name):
+        rows += _group_rows(run, group)
+    problems = []
+    if balancers:
+        problems.append(f"no scaleplan:load_balancer, yet {len(balancers)} load balancer(s) declared")
+    if config.uses_tunnel() and len(tunnels) != 1:
+        problems.append(f"expected one Cloudflare Tunnel to the instances, found {len(tunnels)}")
+    return Section(
+        title="Traffic",
+        columns=("part", "setting"),
+        rows=rows,
+        notes=[
+            "no load balancer: the zone's proxied records point at a Cloudflare Tunnel whose connector runs on "
+            "each instance and dials out (no inbound port); instances use EC2 health checks and scale on CPU",
+            *problems,
+        ],
+        failed=bool(problems),
+        data={"entry": "tunnel", "auto_scaling_groups": len(run.of_type(_GROUP))},
+    )
+
+
 @register
 def traffic_section(config: PhaseConfig, run: ProgramRun) -> Section:
     """How requests reach the application in this phase, and how the instances scale."""
     balancers = run.of_type(_LB)
+    if config.load_balancer is None:
+        return _tunnel_section(config, run, balancers)
     if len(balancers) != 1:
         return Section(
             title="Traffic",

@@ -17,7 +17,7 @@ from infra.config.cache import CacheConfig
 from infra.config.capacity import CapacityConfig
 from infra.config.compute import ComputeConfig
 from infra.config.database import DatabaseConfig
-from infra.config.edge import EdgeConfig
+from infra.config.edge import AlbIngress, EdgeConfig
 from infra.config.eks import EksConfig
 from infra.config.environment import EnvironmentConfig, PhaseName
 from infra.config.errors import PhaseConfigError, field_error
@@ -44,6 +44,16 @@ __all__ = ["AcceptedRisk", "PhaseConfig", "PhaseConfigError", "PhaseName"]
 
 CACHE_SIGNALS = ("cache_hit_rate_percent", "cache_memory_percent", "cache_evictions_per_minute")
 """``scaleplan:operations`` levels that watch the cache: stated only where the phase has one."""
+LOAD_BALANCER_SIGNALS = (
+    "error_rate_percent",
+    "response_time_p95_seconds",
+    "response_time_p99_seconds",
+    "load_balancer_error_rate_percent",
+    "unhealthy_targets",
+    "healthy_targets",
+)
+"""``scaleplan:operations`` levels read from the ALB's metrics: stated only where the phase has one."""
+REQUIRED_LOAD_BALANCER_SIGNALS = ("error_rate_percent", "response_time_p95_seconds")
 
 
 class PhaseConfig(ConfigModel):
@@ -56,7 +66,9 @@ class PhaseConfig(ConfigModel):
     compute: ComputeConfig
     eks: EksConfig | None = None
     """The Kubernetes cluster; present exactly when ``compute.node_pools`` is."""
-    load_balancer: LoadBalancerConfig
+    load_balancer: LoadBalancerConfig | None = None
+    """The ALB; absent where an Auto Scaling group is reached through a Cloudflare Tunnel instead
+    (``scaleplan:edge.origin``), with no inbound port open at all."""
     database: DatabaseConfig
     cache: CacheConfig | None = None
     """The ElastiCache replication group; absent where the application keeps no cache (no
@@ -76,6 +88,22 @@ class PhaseConfig(ConfigModel):
     def accepts(self, risk: AcceptedRisk) -> bool:
         """Whether the stack file declares ``risk`` under ``scaleplan:accepted_risks``."""
         return risk in self.accepted_risks
+
+    def uses_tunnel(self) -> bool:
+        """Whether the zone reaches the application through a Cloudflare Tunnel: an Auto Scaling
+        group with no load balancer, fronted by ``scaleplan:edge.origin``."""
+        return (
+            self.load_balancer is None and self.compute.auto_scaling_group is not None and self.edge.origin is not None
+        )
+
+    def application_port(self) -> int:
+        """Where the application listens: the load balancer's target port, else the container's."""
+        if self.load_balancer is not None:
+            return self.load_balancer.target_port
+        group = self.compute.auto_scaling_group
+        if group is None:
+            raise ValueError("a phase with no load balancer runs an Auto Scaling group (validated)")
+        return group.container.port
 
     def application_secrets_prefix(self) -> str:
         """Secrets Manager name prefix of the application's own secrets: the EKS service
@@ -114,6 +142,8 @@ class PhaseConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _load_balancer_fits(self) -> PhaseConfig:
+        if self.load_balancer is None:
+            return self
         certificate_region = self.load_balancer.certificate_arn.split(":")[3]
         if certificate_region != self.environment.region:
             raise field_error(
@@ -143,6 +173,8 @@ class PhaseConfig(ConfigModel):
     def _backends_are_weighted_while_both_run(self) -> PhaseConfig:
         """Both backends behind the listener only as a move between them, one slot live (the
         listener weight of a target group is its slot's share times its backend's share)."""
+        if self.load_balancer is None:
+            return self
         both = self.compute.auto_scaling_group is not None and bool(self.compute.node_pools)
         backend_weights = self.load_balancer.backend_weights
         if not both:
@@ -204,6 +236,74 @@ class PhaseConfig(ConfigModel):
                     raise field_error(
                         f"operations.{name}", "watches the cache, but this phase has no scaleplan:cache; remove it"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _load_balancer_signals(self) -> PhaseConfig:
+        """ALB alarm levels and the latency scaling trigger exactly where there is an ALB."""
+        group = self.compute.auto_scaling_group
+        latency = group.scaling.latency_p95_scale_out_seconds if group is not None else None
+        if self.load_balancer is not None:
+            for name in REQUIRED_LOAD_BALANCER_SIGNALS:
+                if getattr(self.operations, name) is None:
+                    raise field_error(
+                        f"operations.{name}",
+                        "required: the phase has a scaleplan:load_balancer, whose metrics it watches",
+                    )
+            if group is not None and latency is None:
+                raise field_error(
+                    "compute.auto_scaling_group.scaling.latency_p95_scale_out_seconds",
+                    "required: the load balancer's p95 response time is a scale-out trigger of the group",
+                )
+            return self
+        for name in LOAD_BALANCER_SIGNALS:
+            if getattr(self.operations, name) is not None:
+                raise field_error(
+                    f"operations.{name}",
+                    "watches the load balancer, but this phase has no scaleplan:load_balancer; remove it",
+                )
+        if latency is not None:
+            raise field_error(
+                "compute.auto_scaling_group.scaling.latency_p95_scale_out_seconds",
+                "scales on the load balancer's response time, but this phase has no scaleplan:load_balancer; "
+                "remove it (the group scales on CPU)",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _reachable_without_a_load_balancer(self) -> PhaseConfig:
+        """Without an ALB the zone reaches one Auto Scaling group slot through a Cloudflare Tunnel."""
+        if self.load_balancer is not None:
+            return self
+        if self.eks is not None:
+            raise field_error(
+                "eks",
+                "needs scaleplan:load_balancer: the pods are reached through its target groups "
+                "(TargetGroupBinding); add scaleplan:load_balancer",
+            )
+        group = self.compute.auto_scaling_group
+        if group is None:
+            return self
+        origin = self.edge.origin
+        if origin is None:
+            raise field_error(
+                "compute.auto_scaling_group",
+                "needs a way in: without scaleplan:load_balancer the zone reaches the instances through a "
+                "Cloudflare Tunnel to scaleplan:edge.origin.hostnames, which is missing; add the hostnames "
+                "or a load balancer",
+            )
+        if origin.alb_ingress is not AlbIngress.CLOUDFLARE or origin.accept_alb_open_to_internet:
+            raise field_error(
+                "edge.origin.alb_ingress",
+                "applies to the load balancer, and this phase has no scaleplan:load_balancer; remove it",
+            )
+        if len(group.container.images) != 1:
+            slots = ", ".join(slot.value for slot in group.container.images)
+            raise field_error(
+                "compute.auto_scaling_group.container.images",
+                f"one slot without scaleplan:load_balancer: every tunnel connector serves every request, so "
+                f"there are no weights to split between slots (got {slots}); keep one, or add a load balancer",
+            )
         return self
 
     @model_validator(mode="after")

@@ -95,7 +95,9 @@ class ScalingConfig(ConfigModel):
 
     cpu_scale_out_percent: Annotated[float, Field(gt=0, le=100)]
     cpu_scale_in_percent: Annotated[float, Field(gt=0, le=100)]
-    latency_p95_scale_out_seconds: Annotated[float, Field(gt=0, le=60)]
+    latency_p95_scale_out_seconds: Annotated[float, Field(gt=0, le=60)] | None = None
+    """Required exactly when the phase has ``scaleplan:load_balancer``, whose target groups
+    publish the response time; without one there is no latency metric to scale on."""
     cooldown_seconds: Annotated[int, Field(ge=0, le=3600)]
     scale_out_step_percent: Annotated[int, Field(ge=1, le=100)] = 50
     """Capacity added per scale-out (percent of current, at least one instance)."""

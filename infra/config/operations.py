@@ -203,10 +203,10 @@ class BudgetScope(enum.StrEnum):
 class OperationsConfig(ConfigModel):
     """Alarm levels per signal; alarms exist only for what the phase creates."""
 
-    error_rate_percent: PercentAbove
-    """ALB target 5xx responses as a share of requests."""
-    response_time_p95_seconds: SecondsAbove
-    """ALB p95 ``TargetResponseTime``."""
+    error_rate_percent: PercentAbove | None = None
+    """ALB target 5xx responses as a share of requests; required exactly when the phase has an ALB."""
+    response_time_p95_seconds: SecondsAbove | None = None
+    """ALB p95 ``TargetResponseTime``; required exactly when the phase has an ALB."""
     cpu_percent: PercentAbove
     """CPU of the database instances, the cache engines and the Auto Scaling groups."""
     database_connections_percent: PercentAbove

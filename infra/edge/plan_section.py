@@ -12,6 +12,7 @@ from typing import Any
 
 from infra.catalog.cloudflare import cloudflare_ip_ranges, cloudflare_plans
 from infra.config import PhaseConfig
+from infra.edge.tunnel import TUNNEL_DOMAIN
 from infra.plan.capture import CapturedResource, ProgramRun
 from infra.plan.sections import Cell, Section, register
 
@@ -97,7 +98,10 @@ def _origin_rows(config: PhaseConfig, run: ProgramRun, problems: list[str]) -> l
         if record is None or record.inputs.get("proxied") is not True:
             problems.append(f"app hostname {hostname} has no proxied record")
             continue
-        rows.append(["dns", key, hostname, f"proxied {record.inputs.get('type')} -> the ALB"])
+        target = "the Cloudflare Tunnel" if str(record.inputs.get("content")).endswith(TUNNEL_DOMAIN) else "the ALB"
+        if (target == "the ALB") != (config.load_balancer is not None):
+            problems.append(f"app hostname {hostname} points at {target}, which this phase does not have")
+        rows.append(["dns", key, hostname, f"proxied {record.inputs.get('type')} -> {target}"])
     groups = [g for g in run.of_type(SECURITY_GROUP) if g.name == ALB_SECURITY_GROUP]
     if not groups:
         return rows

@@ -196,6 +196,7 @@ def _load_balancer_alarms(ops: OperationsConfig) -> list[AlarmDefinition]:
     alarms = []
     errors = ops.error_rate_percent
     for level, value in _levels(errors):
+        assert errors is not None
         alarms.append(
             AlarmDefinition(
                 key=f"alb-error-rate-{level.value}",
@@ -218,6 +219,7 @@ def _load_balancer_alarms(ops: OperationsConfig) -> list[AlarmDefinition]:
         )
     latency = ops.response_time_p95_seconds
     for level, value in _levels(latency):
+        assert latency is not None
         alarms.append(
             AlarmDefinition(
                 key=f"alb-p95-{level.value}",

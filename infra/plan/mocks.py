@@ -321,6 +321,13 @@ def _invoke_answers(region: str) -> dict[str, Callable[[Mapping[str, Any]], dict
             "endpoint": f"ec2.{region}.amazonaws.com",
             "description": "US East (N. Virginia)",
         },
+        # The token a remotely managed tunnel's connectors run with (base64 of account, tunnel and
+        # secret in the real API): a stand-in, never a credential.
+        "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": lambda a: {
+            "accountId": a.get("accountId"),
+            "tunnelId": a.get("tunnelId"),
+            "token": "mock-tunnel-token-" + _hex(str(a.get("tunnelId")), 16),
+        },
         "aws:index/getPartition:getPartition": lambda a: {
             "partition": "aws",
             "dnsSuffix": "amazonaws.com",

@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.config import PhaseConfig, PhaseConfigError
+from infra.config import AcceptedRisk, PhaseConfig, PhaseConfigError
+from infra.config.network import NatStrategy
 from infra.config.loader import load_stack_file
 from infra.config.phases import PROJECT_ROOT, stack_files
 from infra.cost.policy_config import cost_policy_config
@@ -31,6 +32,7 @@ RDS_BACKUP_RETENTION = "aws-rds-instance-require-backup-retention"
 CACHE_FAILOVER = "aws-elasticache-replicationgroup-enable-automatic-failover"
 CACHE_SNAPSHOT_RETENTION = "aws-elasticache-replicationgroup-require-snapshot-retention"
 ZONE_RULESETS = "cloudflare-zone-require-rulesets"
+EC2_PUBLIC_IP = "aws-ec2-launchtemplate-disallow-public-ip"
 
 
 def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
@@ -57,7 +59,13 @@ def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
         # The pack requires a rate-limiting ruleset on the zone by default; a file that states no
         # scaleplan:edge.rate_limits has none to declare (an optional part, absent everywhere).
         **({ZONE_RULESETS: {"requiredPhases": []}} if not config.edge.rate_limits else {}),
+        # Instances with public addresses only where the phase has no NAT and accepts that by name.
+        **({EC2_PUBLIC_IP: {"allowed": True}} if _public_instances_accepted(config) else {}),
     }
+
+
+def _public_instances_accepted(config: PhaseConfig) -> bool:
+    return config.network.nat_strategy is NatStrategy.NONE and config.accepts(AcceptedRisk.NO_NAT_GATEWAY)
 
 
 GENERATORS: Mapping[str, Callable[[PhaseConfig], dict[str, Any]]] = {

@@ -62,6 +62,8 @@ def _hop_limit(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 
 def _public_ip(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.get_config()["allowed"]:
+        return
     for index, interface in enumerate(items(args.props.get("networkInterfaces"))):
         if is_true(interface.get("associatePublicIpAddress")):
             report(
@@ -267,9 +269,11 @@ POLICIES: list[Policy] = [
     ),
     resource_policy(
         "aws-ec2-launchtemplate-disallow-public-ip",
-        "Launch templates must not give instances public IP addresses.",
+        "Launch templates must not give instances public IP addresses, unless the stack's policy config "
+        "allows it (a phase without NAT that accepts that risk by name).",
         [LAUNCH_TEMPLATE],
         _public_ip,
+        {"allowed": {"type": "boolean", "default": False}},
     ),
     resource_policy(
         "aws-ec2-launchtemplate-require-encrypted-volumes",
