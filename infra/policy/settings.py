@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import AcceptedRisk, PhaseConfig, PhaseConfigError
-from infra.config.network import NatStrategy
 from infra.config.loader import load_stack_file
+from infra.config.network import NatStrategy
 from infra.config.phases import PROJECT_ROOT, stack_files
 from infra.cost.policy_config import cost_policy_config
 
