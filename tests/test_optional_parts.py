@@ -440,3 +440,11 @@ def test_rejects_cors_without_buckets() -> None:
 def phase_values(phase: str) -> dict[str, Any]:
     document = yaml.safe_load((Path(__file__).resolve().parent.parent / f"Pulumi.{phase}.yaml").read_text())
     return copy.deepcopy(document["config"])
+
+
+def test_every_input_of_the_small_plan_is_accepted_by_the_providers_schema() -> None:
+    # The tunnel's two types included (tools/provider_schemas/generate.py, cloudflare.json).
+    from tests.test_provider_schemas import resource_problems
+
+    assert {TUNNEL, TUNNEL_CONFIG} <= types_of(small_run())
+    assert resource_problems(small_run()) == []

@@ -119,6 +119,8 @@ CLOUDFLARE_TYPES: dict[str, str] = {
     "cloudflare:index/ruleset:Ruleset": "ruleset",
     "cloudflare:index/zoneSetting:ZoneSetting": "zone_setting",
     "cloudflare:index/zoneSubscription:ZoneSubscription": "zone_subscription",
+    "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": "zero_trust_tunnel_cloudflared",
+    "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": "zero_trust_tunnel_cloudflared_config",
 }
 
 # Kubernetes kinds the program creates: type token -> (group, version, kind).
