@@ -448,3 +448,61 @@ def test_every_input_of_the_small_plan_is_accepted_by_the_providers_schema() -> 
 
     assert {TUNNEL, TUNNEL_CONFIG} <= types_of(small_run())
     assert resource_problems(small_run()) == []
+
+
+# --- one part at a time: the foundation file behind its ALB, without cache, buckets or NAT ----------
+
+
+@functools.cache
+def lean_foundation_run() -> ProgramRun:
+    """Foundation keeps its ALB but drops the cache, the edge's buckets and rules, and NAT."""
+    values = phase_values("foundation")
+    del values["scaleplan:cache"]
+    for name in ("cache_hit_rate_percent", "cache_memory_percent", "cache_evictions_per_minute"):
+        values["scaleplan:operations"].pop(name, None)
+    edge = values["scaleplan:edge"]
+    for name in ("buckets", "media_domain", "cors", "rate_limits", "cache_ttls"):
+        del edge[name]
+    values["scaleplan:network"]["nat_strategy"] = "none"
+    values["scaleplan:accepted_risks"] = {"no_nat_gateway": "The instances reach out through their own addresses."}
+    for name in ("r2_storage_gb", "r2_class_a_operations_per_month", "r2_class_b_operations_per_month"):
+        values["scaleplan:usage"][name] = 0
+    values["scaleplan:usage"]["nat_processed_gb_per_month"] = 0
+    config = parse_phase_config(values, TEST_SOURCE)
+    return run_program(lambda: build_phase(config), project="scaleplan", stack="lean")
+
+
+def test_each_part_leaves_alone_without_the_others() -> None:
+    run = lean_foundation_run()
+    assert with_prefix(run, CACHE_TYPES + NAT_TYPES + BUCKET_TYPES) == []
+    assert run.of_type(RULESET) == []
+    assert run.of_type(TUNNEL) == []  # the ALB is still there: no tunnel
+    assert len(run.of_type("aws:lb/loadBalancer:LoadBalancer")) == 1
+    outputs = run.stack_outputs
+    assert "alb_dns_name" in outputs
+    assert not {"cache_endpoint", "cache_auth_token_secret_arn", "bucket_names", "media_cdn_hostname"} & set(outputs)
+    assert [r.inputs["name"] for r in run.of_type(SECRET) if "cache" in r.inputs["name"]] == []
+    read = [s for s in instance_policy(run)["Statement"] if s["Sid"] == "ReadOwnSecrets"]
+    assert not [arn for s in read for arn in s["Resource"] if "cache" in arn]
+    body = run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"]
+    assert "AWS/ElastiCache" not in body
+    assert "AWS/ApplicationELB" in body  # the ALB's alarms stay
+
+
+def test_without_nat_behind_an_alb_the_instances_admit_only_the_alb() -> None:
+    run = lean_foundation_run()
+    groups = {r.name: r.outputs["id"] for r in run.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    ingress = [
+        r.inputs
+        for r in run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == groups["app-sg-app"]
+    ]
+    assert [(i.get("referencedSecurityGroupId"), i.get("cidrIpv4"), i["fromPort"]) for i in ingress] == [
+        (groups["app-sg-alb"], None, 3000)
+    ]
+    for template in run.of_type(TEMPLATE):
+        assert template.inputs["networkInterfaces"][0]["associatePublicIpAddress"] == "true"
+    public = {r.outputs["id"] for r in run.of_type(SUBNET) if r.inputs["tags"]["tier"] == "public"}
+    for group in run.of_type(GROUP):
+        assert set(group.inputs["vpcZoneIdentifiers"]) == public
+        assert group.inputs["healthCheckType"] == "ELB"
