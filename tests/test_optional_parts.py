@@ -506,3 +506,16 @@ def test_without_nat_behind_an_alb_the_instances_admit_only_the_alb() -> None:
     for group in run.of_type(GROUP):
         assert set(group.inputs["vpcZoneIdentifiers"]) == public
         assert group.inputs["healthCheckType"] == "ELB"
+
+
+def test_the_review_diagram_draws_the_tunnel_and_no_absent_part() -> None:
+    from infra.review.diagram import BOXES, boxes_of, mermaid
+
+    entries = [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in small_run().resources]
+    shown = boxes_of(entries)
+    drawn_by = {component: box.id for box in BOXES for component in box.components}
+    assert {e["type"] for e in entries if e["type"].startswith("scaleplan:")} <= drawn_by.keys()
+    assert not {"alb", "cache", "r2", "eks", "pgbouncer"} & shown.keys()
+    chart = mermaid(entries)
+    assert "edge -->|proxied| tunnel" in chart
+    assert "tunnel -->|cloudflared dials out| asg" in chart

@@ -38,7 +38,11 @@ def _pgbouncer(entries: Sequence[Entry]) -> list[Entry]:
 
 
 def _cloudflare(entries: Sequence[Entry]) -> list[Entry]:
-    return [e for e in entries if e["type"].startswith("cloudflare:") and "r2" not in e["type"].lower()]
+    return [
+        e
+        for e in entries
+        if e["type"].startswith("cloudflare:") and "r2" not in e["type"].lower() and "Tunnel" not in e["type"]
+    ]
 
 
 def _count(label: str, found: Sequence[Entry]) -> str:
@@ -77,6 +81,12 @@ BOXES: tuple[Box, ...] = (
         lambda es: _of(es, "aws:lb/loadBalancer:LoadBalancer"),
         lambda found: "Application Load Balancer (HTTPS)",
         ("scaleplan:compute:LoadBalancer", "scaleplan:compute:ApplicationSecurityGroups"),
+    ),
+    Box(
+        "tunnel",
+        lambda es: _of(es, "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared"),
+        lambda found: "Cloudflare Tunnel (no inbound port)",
+        ("scaleplan:edge:OriginTunnel",),
     ),
     Box(
         "asg",
@@ -167,6 +177,8 @@ EDGES: tuple[tuple[str, str, str], ...] = (
     ("edge", "alb", "proxied"),
     ("edge", "r2", "media CDN"),
     ("alb", "asg", ""),
+    ("edge", "tunnel", "proxied"),
+    ("tunnel", "asg", "cloudflared dials out"),
     ("alb", "eks", ""),
     ("asg", "primary", "SQL"),
     ("eks", "pgbouncer", ""),
