@@ -125,12 +125,27 @@ def test_a_listed_region_is_priced_with_its_own_figures() -> None:
     assert oregon.rate("ec2_on_demand_hour", "m7g.large").value == 0.0816
     assert oregon.rate("internet_egress_gb", "first_10tb").value == 0.09
     assert oregon.rate("internet_egress_tier_gb", "next_40tb").value == 40960
+    # The general-purpose, compute and memory classes added from the same skypilot-catalog rows.
+    assert fra.rate("ec2_on_demand_hour", "m7i.large").value == 0.12075
+    assert eu.rate("ec2_on_demand_hour", "c7g.2xlarge").value == 0.3101
+    assert eu.rate("ec2_on_demand_hour", "r6g.large").value == 0.1128
+    assert oregon.rate("ec2_on_demand_hour", "m6i.xlarge").value == home.rate("ec2_on_demand_hour", "m6i.xlarge").value
+    # A KMS key costs the same everywhere, by AWS's own page (not copied from us-east-1's entry).
+    assert {r.rate("kms", "key_month").value for r in (eu, fra, oregon)} == {1.0}
+    assert all(
+        r.rate("kms", "key_month").source.startswith("https://aws.amazon.com/kms/pricing/") for r in (eu, fra, oregon)
+    )
     every = [rate for sections in catalog.regions.values() for items in sections.values() for rate in items.values()]
-    # Every regional figure names a public source (a repository at a commit, or the page that
-    # states the one account-wide egress allowance) and a date.
-    assert all(rate.source.startswith(("github:", "https://repost.aws/")) and rate.as_of for rate in every)
+    # Every regional figure names a public source (a repository at a commit, or a first-party page
+    # that states one figure for every region: the account-wide egress allowance, the KMS key fee)
+    # and a date.
+    assert all(rate.source.startswith(("github:", "https://repost.aws/", "https://aws.amazon.com/")) for rate in every)
+    assert all(rate.as_of for rate in every)
+    listed = ("us-west-2", "eu-west-1", "eu-central-1")
     assert [rate for rate in every if not rate.source.startswith("github:")] == [
-        catalog.regions[r]["internet_egress_gb"]["free_gb"] for r in ("us-west-2", "eu-west-1", "eu-central-1")
+        catalog.regions[r][section][item]
+        for r in listed
+        for section, item in (("kms", "key_month"), ("internet_egress_gb", "free_gb"))
     ]
 
 
@@ -152,6 +167,15 @@ def test_every_region_prices_the_small_burstable_classes(region: str) -> None:
             assert catalog.rate(section, item).value > 0, (region, section, item)
 
 
+def test_every_ec2_type_but_r7g_large_is_priced_in_every_listed_region() -> None:
+    # r7g.large has no per-region row read yet (docs/cost.md, Regions); every other type of the
+    # us-east-1 table has its own figure in each listed region.
+    catalog = price_catalog()
+    home = set(catalog.sections["ec2_on_demand_hour"])
+    for region in ("us-west-2", "eu-west-1", "eu-central-1"):
+        assert home - set(catalog.regions[region]["ec2_on_demand_hour"]) == {"r7g.large"}, region
+
+
 # What a growth copy needs that each region does not price: services with no per-region source
 # found (docs/cost.md, Regions). Every instance, node and DB class is priced in all four.
 _EVERYWHERE = {
@@ -162,7 +186,6 @@ _EVERYWHERE = {
     ("eks_cluster_hour", "standard"),
     ("elb", "alb_hour"),
     ("elb", "alb_lcu_hour"),
-    ("kms", "key_month"),
     ("rds_storage_gb_month_single_az", "gp3"),
     ("secrets_manager", "secret_month"),
     ("storage_gb_month", "s3_standard"),
