@@ -169,7 +169,7 @@ def test_without_cluster_mode_one_primary_and_its_replicas() -> None:
 
 
 def test_no_replicas_means_no_multi_az() -> None:
-    config = cache_config(cluster_mode="disabled", shards=1, replicas_per_shard=0, require_multi_az=False)
+    config = cache_config(cluster_mode="disabled", shards=1, replicas_per_shard=0)
     inputs = run_cache(config).one(GROUP).inputs
     assert inputs["multiAzEnabled"] is False
     assert inputs["automaticFailoverEnabled"] is False

@@ -76,15 +76,18 @@ def test_rejects_shards_without_cluster_mode() -> None:
     ]
 
 
-def test_rejects_shards_without_replicas_where_multi_az_is_required() -> None:
+def test_rejects_shards_without_replicas_unless_the_risk_is_accepted() -> None:
     assert rejection(replicas_per_shard=0) == [
-        "scaleplan:cache.replicas_per_shard: must be >= 1: this phase sets require_multi_az, and failover needs "
-        "a replica in each shard (got 0); add a replica, or set require_multi_az: false"
+        "scaleplan:cache.replicas_per_shard: 0 leaves the cache no replica to fail over to (a node failure empties "
+        "it), a risk this phase has not accepted; set replicas_per_shard: 1 or more, or accept it in the open with "
+        "the reason under scaleplan:accepted_risks.single_cache_node (got 0)"
     ]
 
 
-def test_accepts_no_replicas_when_the_file_says_so() -> None:
-    cache = parse_phase_config(with_cache(replicas_per_shard=0, require_multi_az=False), SOURCE).cache
+def test_accepts_no_replicas_when_the_file_accepts_the_risk() -> None:
+    values = with_cache(replicas_per_shard=0)
+    values["scaleplan:accepted_risks"] = {"single_cache_node": "the cache holds sessions only"}
+    cache = parse_phase_config(values, SOURCE).cache
     assert cache.multi_az is False
 
 

@@ -71,16 +71,26 @@ def test_rejects_engine_version_that_is_not_a_version() -> None:
     ]
 
 
-def test_rejects_single_az_where_the_file_requires_multi_az() -> None:
+def test_rejects_single_az_unless_the_risk_is_accepted() -> None:
     assert rejection(multi_az=False, read_replica_count=2) == [
-        "scaleplan:database.multi_az: must be true: this phase sets require_multi_az (got false); "
-        "set multi_az: true, or require_multi_az: false to accept a single-AZ primary"
+        "scaleplan:database.multi_az: false runs the PostgreSQL primary in one zone (a zone outage stops writes "
+        "until a restore), a risk this phase has not accepted; set multi_az: true, or accept it in the open with "
+        "the reason under scaleplan:accepted_risks.single_az_database (got false)"
     ]
 
 
-def test_accepts_single_az_when_the_file_says_so() -> None:
-    config = parse_phase_config(with_database(multi_az=False, require_multi_az=False), SOURCE)
+def test_accepts_single_az_when_the_file_accepts_the_risk() -> None:
+    values = with_database(multi_az=False)
+    values["scaleplan:accepted_risks"] = {"single_az_database": "a restore from backup is an accepted outage"}
+    config = parse_phase_config(values, SOURCE)
     assert config.database.multi_az is False
+
+
+def test_require_multi_az_is_gone_for_accepted_risks() -> None:
+    # The old switch is refused by name, so a file that still sets it learns of the change.
+    [problem] = rejection(require_multi_az=False)
+    assert problem.startswith("scaleplan:database.require_multi_az: unknown key; allowed keys here: ")
+    assert "multi_az," in problem
 
 
 def test_rejects_too_many_replicas() -> None:
@@ -171,7 +181,7 @@ def test_error_lines_name_the_file() -> None:
 def test_every_phase_keeps_the_safe_defaults(phase: str) -> None:
     database = phase_config(phase).database
     assert database.multi_az
-    assert database.require_multi_az
+    assert not phase_config(phase).accepted_risks
     assert database.backup_retention_days >= 7
     assert database.snapshot_retention_days == 30
     assert database.engine_version == "16"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import PhaseConfig
+from infra.config import AcceptedRisk, PhaseConfig
 from infra.config.loader import load_stack_file
 from infra.config.transitions import STEPS
 from infra.cost.policy_config import BUDGET, cost_policy_config
@@ -22,8 +22,11 @@ from infra.policy.section import policy_section
 from infra.policy.settings import (
     CACHE_FAILOVER,
     CACHE_SNAPSHOT_RETENTION,
+    LAUNCH_TEMPLATE_PUBLIC_IP,
     RDS_BACKUP_RETENTION,
     RDS_MULTI_AZ,
+    SUBNET_PUBLIC_IP,
+    WAIVERS,
     committed_file,
     committed_stack_files,
     expected_files,
@@ -33,6 +36,9 @@ from infra.policy.settings import (
 )
 from infra.policy.settings import main as settings_main
 from tests.conftest import PHASES, phase_config, stack_file
+
+
+SECURE_DEFAULT_KEYS = {"all", RDS_BACKUP_RETENTION, CACHE_SNAPSHOT_RETENTION}
 
 
 def _with(config: PhaseConfig, section: str, **changes: Any) -> PhaseConfig:
@@ -71,17 +77,44 @@ def test_a_users_stack_file_derives_its_own_config_files(tmp_path: Path) -> None
 
 
 def test_security_settings_are_mandatory_and_secure_by_default() -> None:
-    settings = security_policy_config(phase_config("growth"))
-    assert settings["all"] == "mandatory"
-    assert settings[RDS_MULTI_AZ] == {"required": True}
-    assert settings[RDS_BACKUP_RETENTION] == {"minimumDays": 7}
-    assert settings[CACHE_FAILOVER] == {"required": True}
-    assert settings[CACHE_SNAPSHOT_RETENTION] == {"minimumDays": 7}
+    # No waiver at all where the file accepts no risk: every rule mandatory, retention minimums its own.
+    assert security_policy_config(phase_config("growth")) == {
+        "all": "mandatory",
+        RDS_BACKUP_RETENTION: {"minimumDays": 7},
+        CACHE_SNAPSHOT_RETENTION: {"minimumDays": 7},
+    }
 
 
-def test_single_az_database_is_allowed_only_where_the_file_declares_it() -> None:
-    relaxed = _with(phase_config("growth"), "database", require_multi_az=False)
-    assert security_policy_config(relaxed)[RDS_MULTI_AZ] == {"required": False}
+def _accepting(*risks: AcceptedRisk) -> PhaseConfig:
+    # Settings read the declaration only; the gates that pair it with the relaxed value are tested in
+    # tests/test_accepted_risks.py.
+    return phase_config("growth").model_copy(update={"accepted_risks": {r: "the reason given" for r in risks}})
+
+
+@pytest.mark.parametrize("risk", list(AcceptedRisk))
+def test_a_declared_risk_waives_its_own_rules_and_names_itself(risk: AcceptedRisk) -> None:
+    settings = security_policy_config(_accepting(risk))
+    waived = {policy: value for policy, value in settings.items() if policy not in SECURE_DEFAULT_KEYS}
+    assert waived == {
+        policy: {"enforcementLevel": "advisory", "acceptedRisk": risk.value}
+        for policy, waiving in WAIVERS.items()
+        if waiving is risk
+    }
+    assert waived, f"{risk} waives no rule"
+
+
+def test_single_az_database_is_waived_only_where_the_file_declares_it() -> None:
+    assert RDS_MULTI_AZ not in security_policy_config(phase_config("growth"))
+    assert security_policy_config(_accepting(AcceptedRisk.SINGLE_AZ_DATABASE))[RDS_MULTI_AZ] == {
+        "enforcementLevel": "advisory",
+        "acceptedRisk": "single_az_database",
+    }
+
+
+def test_no_nat_gateway_waives_the_public_address_rules() -> None:
+    settings = security_policy_config(_accepting(AcceptedRisk.NO_NAT_GATEWAY))
+    assert settings[LAUNCH_TEMPLATE_PUBLIC_IP] == {"enforcementLevel": "advisory", "acceptedRisk": "no_nat_gateway"}
+    assert settings[SUBNET_PUBLIC_IP] == {"enforcementLevel": "advisory", "acceptedRisk": "no_nat_gateway"}
 
 
 def test_backup_retention_minimum_is_the_files_own() -> None:
@@ -89,9 +122,12 @@ def test_backup_retention_minimum_is_the_files_own() -> None:
     assert security_policy_config(longer)[RDS_BACKUP_RETENTION] == {"minimumDays": 14}
 
 
-def test_cache_without_failover_is_allowed_only_where_the_file_declares_it() -> None:
-    relaxed = _with(phase_config("growth"), "cache", require_multi_az=False)
-    assert security_policy_config(relaxed)[CACHE_FAILOVER] == {"required": False}
+def test_cache_without_failover_is_waived_only_where_the_file_declares_it() -> None:
+    assert CACHE_FAILOVER not in security_policy_config(phase_config("growth"))
+    assert security_policy_config(_accepting(AcceptedRisk.SINGLE_CACHE_NODE))[CACHE_FAILOVER] == {
+        "enforcementLevel": "advisory",
+        "acceptedRisk": "single_cache_node",
+    }
 
 
 def test_cache_snapshot_minimum_is_the_files_own() -> None:
@@ -104,7 +140,7 @@ def test_runs_carry_the_derived_settings_not_the_committed_files() -> None:
     security, cost = for_config(config, "Pulumi.mine.yaml")
     assert cost.config[BUDGET].properties["budget_monthly_usd"] == 1234.0
     assert cost.shown_source == "settings derived from Pulumi.mine.yaml"
-    assert security.config[RDS_MULTI_AZ].properties == {"required": True}
+    assert security.config[RDS_BACKUP_RETENTION].properties == {"minimumDays": 7}
     # The committed growth file still says 2,100: the run does not read it.
     [_, committed] = for_phase("growth")
     assert committed.config[BUDGET].properties["budget_monthly_usd"] == 2100.0

@@ -25,7 +25,7 @@ from infra.config.load_balancer import LoadBalancerConfig
 from infra.config.network import NatStrategy, NetworkConfig
 from infra.config.operations import OperationsConfig
 from infra.config.pgbouncer import PgBouncerConfig
-from infra.config.risks import AcceptedRisk, AcceptedRisks
+from infra.config.risks import AcceptedRisk, AcceptedRisks, risk_problems
 from infra.config.secrets import SecretsConfig
 from infra.config.usage import UsageConfig
 from infra.data_tier_capacity import (
@@ -432,4 +432,14 @@ class PhaseConfig(ConfigModel):
         for requirement in self.data_tier_requirements():
             if not requirement.passes:
                 raise field_error(requirement.key, requirement.problem())
+        return self
+
+    @model_validator(mode="after")
+    def _risks_are_accepted_in_the_open(self) -> PhaseConfig:
+        """A relaxed secure default needs its named risk, and a named risk its relaxed default.
+        Last, so that a phase that cannot work at all is told that first."""
+        problems = risk_problems(self)
+        if problems:
+            path, message = problems[0]
+            raise field_error(path, message)
         return self

@@ -66,11 +66,10 @@ class CacheConfig(ConfigModel):
     cluster_mode: ClusterMode
     shards: Annotated[int, Field(ge=1, le=90)]
     replicas_per_shard: Annotated[int, Field(ge=0, le=5)]
+    """Replicas in other zones to fail over to. ``0`` is refused unless the phase names the risk
+    ``single_cache_node`` under ``scaleplan:accepted_risks`` (infra/config/risks.py)."""
     sizing: CacheSizing
     """The working set; node memory x shards is checked against the phase's peak with it."""
-    require_multi_az: bool = True
-    """Every shard must have a replica in another AZ to fail over to. Set false only where
-    losing the cache in an AZ outage is an accepted risk."""
     maxmemory_policy: MaxMemoryPolicy = MaxMemoryPolicy.ALLKEYS_LRU
     snapshot_retention_days: Annotated[int, Field(ge=1, le=35)] = 7
     snapshot_window: DailyWindow = "05:00-06:00"
@@ -123,12 +122,6 @@ class CacheConfig(ConfigModel):
             raise field_error(
                 "shards",
                 f"must be 1 when cluster_mode is 'disabled' (got {self.shards}); set cluster_mode: enabled to shard",
-            )
-        if self.require_multi_az and self.replicas_per_shard < 1:
-            raise field_error(
-                "replicas_per_shard",
-                "must be >= 1: this phase sets require_multi_az, and failover needs a replica in each shard "
-                f"(got {self.replicas_per_shard}); add a replica, or set require_multi_az: false",
             )
         if self.node_count > MAX_NODES_PER_CLUSTER:
             raise field_error(

@@ -55,13 +55,12 @@ class DatabaseConfig(ConfigModel):
     max_allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)]
     """Storage autoscaling ceiling."""
     multi_az: bool
+    """A standby in another zone. ``false`` is refused unless the phase names the risk
+    ``single_az_database`` under ``scaleplan:accepted_risks`` (infra/config/risks.py)."""
     read_replica_count: Annotated[int, Field(ge=0, le=5)]
     sizing: DatabaseSizing
     """What a request asks of PostgreSQL; the class, replicas and storage are checked against
     the phase's peak with it (infra/data_tier_capacity.py)."""
-    require_multi_az: bool = True
-    """This phase may not run a single-AZ primary. Set false only where a single AZ is an
-    accepted risk (a phase whose budget cannot carry a standby)."""
 
     backup_retention_days: Annotated[int, Field(ge=7, le=35)] = 7
     """Automated backups, i.e. point-in-time recovery, kept this long."""
@@ -120,16 +119,6 @@ class DatabaseConfig(ConfigModel):
                 "instance_class",
                 f"the catalog lists no RDS for PostgreSQL {major.major} on {self.instance_class}; allowed: "
                 f"{listed(major.classes)} (got {self.instance_class!r})",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _availability(self) -> DatabaseConfig:
-        if self.require_multi_az and not self.multi_az:
-            raise field_error(
-                "multi_az",
-                "must be true: this phase sets require_multi_az (got false); "
-                "set multi_az: true, or require_multi_az: false to accept a single-AZ primary",
             )
         return self
 

@@ -116,6 +116,8 @@ class NetworkConfig(ConfigModel):
     """Named, not looked up, so that a plan is the same on every machine."""
     subnet_prefix_lengths: SubnetPrefixLengths
     nat_strategy: NatStrategy
+    """``none`` is refused unless the phase names the risk ``no_nat_gateway`` under
+    ``scaleplan:accepted_risks`` (infra/config/risks.py)."""
     interface_endpoints: tuple[InterfaceEndpoint, ...] = ()
     flow_logs: FlowLogsConfig
 

@@ -49,6 +49,7 @@ SECTION_MODULES: tuple[str, ...] = (
     "infra.observability.plan_section",
     "infra.cost.section",
     "infra.policy.section",
+    "infra.plan.risks_section",
     "infra.plan.support_section",
     "infra.plan.outputs_section",
     "infra.plan.readiness_section",

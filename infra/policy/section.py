@@ -8,6 +8,8 @@ a config does not match its schema): a pack that did not run has not passed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from infra.config import PhaseConfig
 from infra.plan.capture import ProgramRun
 from infra.plan.sections import Cell, Section, register
@@ -41,20 +43,35 @@ def rows_of(reports: list[PackReport]) -> list[list[Cell]]:
     return [[d.pack, d.enforcement.value, d.policy, _resource_name(d.urn), d.detail] for d in diagnostics]
 
 
-@register
-def policy_section(config: PhaseConfig, run: ProgramRun) -> Section:
-    """One row per finding; a pack that cannot run is a failed row of its own, not a pass,
-    and does not hide what the other packs found."""
+@dataclass(frozen=True)
+class PolicyRun:
+    """Every pack's report on one phase's run, and the packs that could not run."""
+
+    reports: tuple[PackReport, ...]
+    errors: tuple[tuple[Cell, ...], ...]
+    notes: tuple[str, ...]
+
+
+_LAST: list[tuple[PhaseConfig, ProgramRun, PolicyRun]] = []
+"""The last phase judged, so that the sections after this one (accepted risks) read the same
+verdicts instead of running the packs a second time."""
+
+
+def policy_run(config: PhaseConfig, run: ProgramRun) -> PolicyRun:
+    """Each pack run over ``run`` with the settings ``config`` derives (once per config and run)."""
+    for seen_config, seen_run, result in _LAST:
+        if seen_config is config and seen_run is run:
+            return result
     stack = StackContext(project=PROJECT, stack=_stack_name(run, config.environment.phase))
     reports: list[PackReport] = []
-    errors: list[list[Cell]] = []
+    errors: list[tuple[Cell, ...]] = []
     notes: list[str] = []
     for pack_dir in discover_packs():
         try:
             [pack] = for_config(config, f"the {stack.stack} stack file", [pack_dir])
             [report] = run_packs([pack], run.resources, stack)
         except (PolicyPackError, PolicyConfigError) as error:
-            errors.append([pack_dir.name, "error", "", "", str(error)])
+            errors.append((pack_dir.name, "error", "", "", str(error)))
             notes.append(f"{pack_dir.name}: could not run, so nothing it checks has passed")
             continue
         reports.append(report)
@@ -62,6 +79,17 @@ def policy_section(config: PhaseConfig, run: ProgramRun) -> Section:
             f"{report.pack}: {len(report.settings)} policies, {len(report.mandatory)} mandatory and "
             f"{len(report.advisory)} advisory findings over {len(run.resources)} resources; {pack.shown_source}"
         )
+    result = PolicyRun(tuple(reports), tuple(errors), tuple(notes))
+    _LAST[:] = [(config, run, result)]
+    return result
+
+
+@register
+def policy_section(config: PhaseConfig, run: ProgramRun) -> Section:
+    """One row per finding; a pack that cannot run is a failed row of its own, not a pass,
+    and does not hide what the other packs found."""
+    judged = policy_run(config, run)
+    reports, errors, notes = list(judged.reports), [list(row) for row in judged.errors], list(judged.notes)
     mandatory = sum(len(r.mandatory) for r in reports)
     return Section(
         title=TITLE,

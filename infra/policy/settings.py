@@ -23,7 +23,6 @@ from typing import Any
 
 from infra.config import AcceptedRisk, PhaseConfig, PhaseConfigError
 from infra.config.loader import load_stack_file
-from infra.config.network import NatStrategy
 from infra.config.phases import PROJECT_ROOT, stack_files
 from infra.cost.policy_config import cost_policy_config
 
@@ -32,40 +31,54 @@ RDS_BACKUP_RETENTION = "aws-rds-instance-require-backup-retention"
 CACHE_FAILOVER = "aws-elasticache-replicationgroup-enable-automatic-failover"
 CACHE_SNAPSHOT_RETENTION = "aws-elasticache-replicationgroup-require-snapshot-retention"
 ZONE_RULESETS = "cloudflare-zone-require-rulesets"
-EC2_PUBLIC_IP = "aws-ec2-launchtemplate-disallow-public-ip"
+LAUNCH_TEMPLATE_PUBLIC_IP = "aws-ec2-launchtemplate-disallow-public-ip"
+SUBNET_PUBLIC_IP = "aws-ec2-subnet-disallow-public-ip-on-launch"
+
+WAIVERS: Mapping[str, AcceptedRisk] = {
+    RDS_MULTI_AZ: AcceptedRisk.SINGLE_AZ_DATABASE,
+    CACHE_FAILOVER: AcceptedRisk.SINGLE_CACHE_NODE,
+    # Without NAT, instances that reach the internet run in public subnets with public addresses.
+    LAUNCH_TEMPLATE_PUBLIC_IP: AcceptedRisk.NO_NAT_GATEWAY,
+    SUBNET_PUBLIC_IP: AcceptedRisk.NO_NAT_GATEWAY,
+}
+"""Security rule -> the one accepted risk that waives it. The pack holds the same table (each
+waivable rule's ``acceptedRisk`` schema names its risk; a test keeps the two equal). Every
+other rule, the controls that cost nothing among them, has no waiver."""
+
+ACCEPTED_RISK = "acceptedRisk"
+
+
+def waived_policies(config: PhaseConfig) -> dict[str, AcceptedRisk]:
+    """The security rules this phase waives: those whose risk its stack file declares."""
+    return {policy: risk for policy, risk in WAIVERS.items() if config.accepts(risk)}
 
 
 def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
-    """Every security policy mandatory; the four settings a plan may choose come from its fields.
+    """Every security policy mandatory; the retention minimums come from the file's fields, and
+    a relaxation rule is waived only where the file declares its risk under
+    ``scaleplan:accepted_risks``.
 
-    - a single-AZ primary is allowed only where the file says ``database.require_multi_az: false``;
     - automated backups are kept at least ``database.backup_retention_days`` (the schema's floor is 7);
-    - cache failover may be absent only where the file says ``cache.require_multi_az: false``;
-    - cache snapshots are kept at least ``cache.snapshot_retention_days``.
+    - cache snapshots are kept at least ``cache.snapshot_retention_days``;
+    - each rule of :data:`WAIVERS` whose risk is declared runs as advisory, naming the risk
+      (``{"enforcementLevel": "advisory", "acceptedRisk": "<risk>"}``): still reported, no longer blocking.
     """
-    return {
+    settings: dict[str, Any] = {
         "all": "mandatory",
-        RDS_MULTI_AZ: {"required": config.database.require_multi_az},
         RDS_BACKUP_RETENTION: {"minimumDays": config.database.backup_retention_days},
         # No cache, no cache settings: the rules then have no replication group to judge.
         **(
-            {
-                CACHE_FAILOVER: {"required": config.cache.require_multi_az},
-                CACHE_SNAPSHOT_RETENTION: {"minimumDays": config.cache.snapshot_retention_days},
-            }
+            {CACHE_SNAPSHOT_RETENTION: {"minimumDays": config.cache.snapshot_retention_days}}
             if config.cache is not None
             else {}
         ),
         # The pack requires a rate-limiting ruleset on the zone by default; a file that states no
         # scaleplan:edge.rate_limits has none to declare (an optional part, absent everywhere).
         **({ZONE_RULESETS: {"requiredPhases": []}} if not config.edge.rate_limits else {}),
-        # Instances with public addresses only where the phase has no NAT and accepts that by name.
-        **({EC2_PUBLIC_IP: {"allowed": True}} if _public_instances_accepted(config) else {}),
     }
-
-
-def _public_instances_accepted(config: PhaseConfig) -> bool:
-    return config.network.nat_strategy is NatStrategy.NONE and config.accepts(AcceptedRisk.NO_NAT_GATEWAY)
+    for policy, risk in waived_policies(config).items():
+        settings[policy] = {"enforcementLevel": "advisory", ACCEPTED_RISK: risk.value}
+    return settings
 
 
 GENERATORS: Mapping[str, Callable[[PhaseConfig], dict[str, Any]]] = {

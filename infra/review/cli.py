@@ -51,6 +51,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="report, but do not fail on, a stateful resource replaced or removed (a planned migration)",
     )
+    parser.add_argument(
+        "--allow-accepted-risk",
+        action="store_true",
+        help="report, but do not fail on, a risk newly accepted under scaleplan:accepted_risks (a reviewed decision)",
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -76,6 +81,7 @@ def _limits(args: argparse.Namespace) -> Limits:
     return Limits(
         max_cost_increase_percent=args.max_cost_increase_percent,
         allow_stateful_replacement=args.allow_stateful_replacement,
+        allow_new_accepted_risks=args.allow_accepted_risk,
     )
 
 

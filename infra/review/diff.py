@@ -100,6 +100,8 @@ class Limits:
     """A monthly cost increase above this share of the base fails; None: never."""
     allow_stateful_replacement: bool = False
     allow_mandatory_findings: bool = False
+    allow_new_accepted_risks: bool = False
+    """Report, but do not fail on, a risk the head accepts that the base did not."""
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,30 @@ def mandatory_findings(plan: Plan | None) -> set[Finding]:
     }
 
 
+def accepted_risks(plan: Plan | None) -> dict[str, Any]:
+    """Risk -> {reason, waived}: what the side's stack file accepts (empty for a side without any)."""
+    return dict((plan or {}).get("accepted_risks", {}))
+
+
+def newly_accepted(diff: PlanDiff) -> list[str]:
+    """Risks the after side accepts that the before side did not (all of them for a new phase)."""
+    if diff.after is None:
+        return []
+    return sorted(set(accepted_risks(diff.after)) - set(accepted_risks(diff.before)))
+
+
+def _accepted_risk_guardrail(diff: PlanDiff, limits: Limits) -> Guardrail:
+    new = newly_accepted(diff)
+    held = accepted_risks(diff.after)
+    if new:
+        detail = "; ".join(f"newly accepted {risk}: {held[risk]['reason']}" for risk in new)
+        detail += " (a secure default relaxed by this change: its reviewer accepts it too)"
+    else:
+        kept = ", ".join(sorted(held)) or "none"
+        detail = f"no risk newly accepted (accepted: {kept})"
+    return Guardrail("accepted risks", limits.allow_new_accepted_risks or not new, detail)
+
+
 def guardrails(diff: PlanDiff, limits: Limits) -> tuple[Guardrail, ...]:
     """Each check with a line saying what passed or which resource, cost or finding failed it."""
     checks: list[Guardrail] = []
@@ -293,6 +319,7 @@ def guardrails(diff: PlanDiff, limits: Limits) -> tuple[Guardrail, ...]:
             or "no stateful resource is replaced or removed, and every replacement creates before it deletes",
         )
     )
+    checks.append(_accepted_risk_guardrail(diff, limits))
     if diff.after is not None:
         found = sorted(mandatory_findings(diff.after), key=lambda f: (f.pack, f.policy, f.resource))
         checks.append(
@@ -405,6 +432,11 @@ def as_json(diffs: Sequence[PlanDiff]) -> dict[str, Any]:
                 "capacity": {
                     "before": (diff.before or {}).get("capacity", {}).get("data", {}),
                     "after": (diff.after or {}).get("capacity", {}).get("data", {}),
+                },
+                "accepted_risks": {
+                    "before": accepted_risks(diff.before),
+                    "after": accepted_risks(diff.after),
+                    "new": newly_accepted(diff),
                 },
                 "policy": {
                     "added": [f.__dict__ for f in diff.findings_added],

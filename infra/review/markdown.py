@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from infra.review.diagram import mermaid
-from infra.review.diff import Action, PlanDiff, ResourceChange
+from infra.review.diff import Action, PlanDiff, ResourceChange, accepted_risks, newly_accepted
 
 COMMENT_LIMIT = 65_536
 """GitHub's limit on a comment body, in characters."""
@@ -79,6 +79,21 @@ def _guardrails(diff: PlanDiff) -> list[str]:
     return [f"- {'✅' if g.passed else '❌'} **{g.name}**: {g.detail}" for g in diff.guardrails]
 
 
+def _accepted_risks(diff: PlanDiff, width: int) -> list[str]:
+    """The after side's accepted risks, each with its reason and what the pack waived; the
+    ones this change newly accepts flagged."""
+    held = accepted_risks(diff.after)
+    if not held:
+        return []
+    new = set(newly_accepted(diff))
+    lines = [f"**Accepted risks of {diff.after_label}**", "", "| risk | reason | waived findings |", "|---|---|---|"]
+    for risk, entry in sorted(held.items()):
+        flag = " ⚠️ new" if risk in new else ""
+        waived = "; ".join(entry.get("waived", [])) or "none"
+        lines.append(f"| `{risk}`{flag} | {_value(entry.get('reason'), width)} | {_value(waived, width)} |")
+    return [*lines, ""]
+
+
 def _change_line(change: ResourceChange, width: int, inputs_shown: int | None) -> list[str]:
     flag = " **stateful**" if change.stateful else ""
     head = f"- `{change.type}` **{change.name}** {change.action.value}{flag}"
@@ -108,6 +123,7 @@ def render_diff(diff: PlanDiff, *, shown: int | None = None, width: int = 200, d
     lines = [f"### {diff.title}", "", *_summary(diff), ""]
     if diff.guardrails:
         lines += ["**Guardrails**", "", *_guardrails(diff), ""]
+    lines += _accepted_risks(diff, width)
     lines += [f"> ⚠️ {note}" for note in diff.notes]
     if diff.notes:
         lines.append("")

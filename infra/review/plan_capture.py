@@ -136,6 +136,24 @@ def _cost_lines(config: Any, run: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _accepted_risks(config: Any, sections: Any) -> dict[str, Any]:
+    """Risk -> {reason, waived: ["<policy> on <resource>", ...]}: the stack file's
+    ``scaleplan:accepted_risks`` (absent from revisions before it existed) and what the plan's
+    "Accepted risks" section says each waived."""
+    declared = getattr(config, "accepted_risks", None) or {}
+    section = _section_data(sections, "Accepted risks")["data"].get("risks", {})
+    return {
+        str(getattr(risk, "value", risk)): {
+            "reason": str(reason),
+            "waived": [
+                f"{policy} on {resource}"
+                for policy, resource, _ in section.get(str(getattr(risk, "value", risk)), {}).get("waived", [])
+            ],
+        }
+        for risk, reason in sorted(declared.items(), key=lambda item: str(item[0]))
+    }
+
+
 def capture(phase: str, stack_file: Path) -> dict[str, Any]:
     """The plan of ``phase`` from ``stack_file``, by the checkout on ``sys.path``, as data."""
     from infra.config.loader import load_stack_file  # noqa: PLC0415 - the reviewed checkout's
@@ -157,6 +175,7 @@ def document(phase: str, stack_file: str, config: Any, run: Any, sections: Any) 
         "cost_lines": _cost_lines(config, run),
         "capacity": _section_data(sections, "Capacity"),
         "policy": _section_data(sections, "Policy verdicts"),
+        "accepted_risks": _accepted_risks(config, sections),
         "failed_sections": sorted(section.title for section in sections if section.failed),
     }
 

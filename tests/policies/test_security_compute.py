@@ -129,7 +129,9 @@ def test_compliant_launch_template_passes_every_rule(security_pack: PackUnderTes
             "networkInterfaces.0.associatePublicIpAddress",
             "true",
             "Launch template 'app' gives network interface 0 a public IP; "
-            "set associate_public_ip_address='false' and reach instances through the load balancer.",
+            "set associate_public_ip_address='false' and reach instances through the load balancer. Or, where the "
+            "phase cannot afford it, accept the risk in the open: scaleplan:accepted_risks.no_nat_gateway with the "
+            "reason.",
         ),
         (
             "aws-ec2-launchtemplate-require-encrypted-volumes",

@@ -71,17 +71,19 @@ def test_compliant_replication_group_passes_every_rule(security_pack: PackUnderT
             "aws-elasticache-replicationgroup-enable-automatic-failover",
             "automaticFailoverEnabled",
             False,
-            "ElastiCache replication group 'cache' has automaticFailoverEnabled=False and multiAzEnabled=True "
-            "but this stack's policy config requires failover; set automatic_failover_enabled=True and "
-            "multi_az_enabled=True with at least one replica.",
+            "ElastiCache replication group 'cache' has automaticFailoverEnabled=False and multiAzEnabled=True; "
+            "set automatic_failover_enabled=True and multi_az_enabled=True with at least one replica. Or, where the "
+            "phase cannot afford it, accept the risk in the open: scaleplan:accepted_risks.single_cache_node with "
+            "the reason.",
         ),
         (
             "aws-elasticache-replicationgroup-enable-automatic-failover",
             "multiAzEnabled",
             DELETE,
-            "ElastiCache replication group 'cache' has automaticFailoverEnabled=True and multiAzEnabled=None "
-            "but this stack's policy config requires failover; set automatic_failover_enabled=True and "
-            "multi_az_enabled=True with at least one replica.",
+            "ElastiCache replication group 'cache' has automaticFailoverEnabled=True and multiAzEnabled=None; "
+            "set automatic_failover_enabled=True and multi_az_enabled=True with at least one replica. Or, where the "
+            "phase cannot afford it, accept the risk in the open: scaleplan:accepted_risks.single_cache_node with "
+            "the reason.",
         ),
         (
             "aws-elasticache-replicationgroup-require-snapshot-retention",
@@ -104,10 +106,20 @@ def test_rbac_user_groups_satisfy_auth(security_pack: PackUnderTest) -> None:
     assert security_pack.violations(group, "aws-elasticache-replicationgroup-require-auth") == []
 
 
-def test_failover_not_required_where_the_stack_config_says_so(security_pack: PackUnderTest) -> None:
+def test_failover_is_waived_only_by_its_accepted_risk(security_pack: PackUnderTest) -> None:
     group = resource(REPLICATION_GROUP, "cache", mutate(CACHE, "automaticFailoverEnabled", False))
-    config = {"aws-elasticache-replicationgroup-enable-automatic-failover": {"required": False}}
-    assert security_pack.violations(group, "aws-elasticache-replicationgroup-enable-automatic-failover", config) == []
+    policy = "aws-elasticache-replicationgroup-enable-automatic-failover"
+    config = {policy: {"enforcementLevel": "advisory", "acceptedRisk": "single_cache_node"}}
+    report = security_pack.analyze(group, config)
+    assert [(d.enforcement.value, d.policy, d.detail) for d in report.diagnostics] == [
+        (
+            "advisory",
+            policy,
+            "ElastiCache replication group 'cache' has automaticFailoverEnabled=False and multiAzEnabled=True; "
+            "set automatic_failover_enabled=True and multi_az_enabled=True with at least one replica. Waived: the "
+            "stack accepts the risk single_cache_node (scaleplan:accepted_risks).",
+        )
+    ]
 
 
 @pytest.mark.parametrize(

@@ -77,8 +77,8 @@ def test_compliant_instance_passes_every_rule(security_pack: PackUnderTest) -> N
             "aws-rds-instance-require-multi-az",
             "multiAz",
             False,
-            "RDS instance 'db' is single-AZ (multiAz=False) but this stack's policy config requires Multi-AZ; "
-            "set multi_az=True.",
+            "RDS instance 'db' is single-AZ (multiAz=False); set multi_az=True. Or, where the phase cannot afford "
+            "it, accept the risk in the open: scaleplan:accepted_risks.single_az_database with the reason.",
         ),
         (
             "aws-rds-instance-require-backup-retention",
@@ -147,10 +147,20 @@ def test_rejects_instance(security_pack: PackUnderTest, policy: str, path: str, 
     assert security_pack.all_violations(instance) == {policy: [message]}
 
 
-def test_single_az_is_allowed_where_the_stack_config_says_so(security_pack: PackUnderTest) -> None:
+def test_single_az_is_waived_only_by_its_accepted_risk(security_pack: PackUnderTest) -> None:
     instance = resource(INSTANCE, "db", mutate(COMPLIANT, "multiAz", False))
-    config = {"aws-rds-instance-require-multi-az": {"required": False}}
-    assert security_pack.violations(instance, "aws-rds-instance-require-multi-az", config) == []
+    config = {
+        "aws-rds-instance-require-multi-az": {"enforcementLevel": "advisory", "acceptedRisk": "single_az_database"}
+    }
+    report = security_pack.analyze(instance, config)
+    assert [(d.enforcement.value, d.policy, d.detail) for d in report.diagnostics] == [
+        (
+            "advisory",
+            "aws-rds-instance-require-multi-az",
+            "RDS instance 'db' is single-AZ (multiAz=False); set multi_az=True. Waived: the stack accepts the risk "
+            "single_az_database (scaleplan:accepted_risks).",
+        )
+    ]
 
 
 def test_backup_retention_minimum_comes_from_config(security_pack: PackUnderTest) -> None:

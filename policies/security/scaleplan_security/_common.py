@@ -84,3 +84,55 @@ def attached(
 
 def of_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
     return [r for r in resources if r.resource_type in types]
+
+
+ACCEPTED_RISK = "acceptedRisk"
+"""The config property through which a stack waives a relaxation rule: the risk's name."""
+
+RISK_WAIVERS: dict[str, str] = {}
+"""Relaxation rule -> the one accepted risk (``scaleplan:accepted_risks``) that may waive it.
+Filled by :func:`waivable_policy`; a rule not listed here has no waiver at all."""
+
+
+def waivable_policy(
+    name: str,
+    description: str,
+    types: Iterable[str],
+    check: Check,
+    *,
+    risk: str,
+    config: Mapping[str, Any] | None = None,
+) -> ResourceValidationPolicy:
+    """A resource policy that a stack may waive only by naming ``risk``.
+
+    The stack's settings waive it with ``{"enforcementLevel": "advisory", "acceptedRisk":
+    "<risk>"}`` (infra/policy/settings.py writes both exactly when the stack file declares the
+    risk): the finding is still reported, as advisory, and says which risk waived it. The
+    schema allows no other risk name, so a waiver cannot be moved onto another rule.
+    """
+    RISK_WAIVERS[name] = risk
+
+    def waived_or_not(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        accepted = args.get_config().get(ACCEPTED_RISK) == risk
+
+        def relay(message: str, urn: str | None) -> None:
+            if accepted:
+                report(f"{message} Waived: the stack accepts the risk {risk} (scaleplan:accepted_risks).", urn)
+            else:
+                report(
+                    f"{message} Or, where the phase cannot afford it, accept the risk in the open: "
+                    f"scaleplan:accepted_risks.{risk} with the reason.",
+                    urn,
+                )
+
+        check(args, relay)
+
+    schema = {
+        **(config or {}),
+        ACCEPTED_RISK: {
+            "type": "string",
+            "enum": [risk],
+            "description": f"Set (with enforcementLevel advisory) only when the stack file accepts {risk}.",
+        },
+    }
+    return resource_policy(name, description, types, waived_or_not, schema)

@@ -15,7 +15,18 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import WORLD_CIDRS, attached, is_true, items, listing, mapping, number, of_type, resource_policy
+from ._common import (
+    WORLD_CIDRS,
+    attached,
+    is_true,
+    items,
+    listing,
+    mapping,
+    number,
+    of_type,
+    resource_policy,
+    waivable_policy,
+)
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
@@ -62,8 +73,6 @@ def _hop_limit(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 
 def _public_ip(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.get_config()["allowed"]:
-        return
     for index, interface in enumerate(items(args.props.get("networkInterfaces"))):
         if is_true(interface.get("associatePublicIpAddress")):
             report(
@@ -267,13 +276,13 @@ POLICIES: list[Policy] = [
         _hop_limit,
         {"maximumHops": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1}},
     ),
-    resource_policy(
+    waivable_policy(
         "aws-ec2-launchtemplate-disallow-public-ip",
-        "Launch templates must not give instances public IP addresses, unless the stack's policy config "
-        "allows it (a phase without NAT that accepts that risk by name).",
+        "Launch templates must not give instances public IP addresses (waived only by the accepted risk "
+        "no_nat_gateway).",
         [LAUNCH_TEMPLATE],
         _public_ip,
-        {"allowed": {"type": "boolean", "default": False}},
+        risk="no_nat_gateway",
     ),
     resource_policy(
         "aws-ec2-launchtemplate-require-encrypted-volumes",
@@ -304,11 +313,12 @@ POLICIES: list[Policy] = [
         description="Every VPC's default security group must be managed (and emptied) by the program.",
         validate=_default_group_managed,
     ),
-    resource_policy(
+    waivable_policy(
         "aws-ec2-subnet-disallow-public-ip-on-launch",
-        "Subnets must not give instances public IP addresses.",
+        "Subnets must not give instances public IP addresses (waived only by the accepted risk no_nat_gateway).",
         [SUBNET],
         _public_ip_on_launch,
+        risk="no_nat_gateway",
     ),
     StackValidationPolicy(
         name="aws-ec2-vpc-require-flow-logs",

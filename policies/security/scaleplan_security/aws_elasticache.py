@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy, ReportViolation, ResourceValidationArgs
 
-from ._common import is_true, items, number, resource_policy
+from ._common import is_true, items, number, resource_policy, waivable_policy
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
@@ -49,14 +49,11 @@ def _auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 
 def _failover(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not args.get_config()["required"]:
-        return
     if not is_true(args.props.get("automaticFailoverEnabled")) or not is_true(args.props.get("multiAzEnabled")):
         report(
             f"ElastiCache replication group '{args.name}' has automaticFailoverEnabled="
-            f"{args.props.get('automaticFailoverEnabled')!r} and multiAzEnabled={args.props.get('multiAzEnabled')!r} "
-            "but this stack's policy config requires failover; set automatic_failover_enabled=True and "
-            "multi_az_enabled=True with at least one replica.",
+            f"{args.props.get('automaticFailoverEnabled')!r} and multiAzEnabled={args.props.get('multiAzEnabled')!r}; "
+            "set automatic_failover_enabled=True and multi_az_enabled=True with at least one replica.",
             None,
         )
 
@@ -91,12 +88,13 @@ POLICIES: list[Policy] = [
         [REPLICATION_GROUP],
         _auth,
     ),
-    resource_policy(
+    waivable_policy(
         "aws-elasticache-replicationgroup-enable-automatic-failover",
-        "ElastiCache replication groups must fail over automatically where the stack's policy config requires it.",
+        "ElastiCache replication groups must fail over automatically (waived only by the accepted risk "
+        "single_cache_node).",
         [REPLICATION_GROUP],
         _failover,
-        {"required": {"type": "boolean", "default": True}},
+        risk="single_cache_node",
     ),
     resource_policy(
         "aws-elasticache-replicationgroup-require-snapshot-retention",

@@ -11,7 +11,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ._common import is_true, items, listing, number, resource_policy
+from ._common import is_true, items, listing, number, resource_policy, waivable_policy
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
@@ -51,12 +51,9 @@ def _is_replica(args: ResourceValidationArgs) -> bool:
 def _multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if _is_replica(args):
         return
-    if args.get_config()["required"] and not is_true(args.props.get("multiAz")):
-        report(
-            f"RDS instance '{args.name}' is single-AZ (multiAz={args.props.get('multiAz')!r}) but this stack's "
-            "policy config requires Multi-AZ; set multi_az=True.",
-            None,
-        )
+    if not is_true(args.props.get("multiAz")):
+        shown = args.props.get("multiAz")
+        report(f"RDS instance '{args.name}' is single-AZ (multiAz={shown!r}); set multi_az=True.", None)
 
 
 def _backup_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -252,12 +249,12 @@ POLICIES: list[Policy] = [
         [INSTANCE],
         _customer_key,
     ),
-    resource_policy(
+    waivable_policy(
         "aws-rds-instance-require-multi-az",
-        "Primary RDS instances must be Multi-AZ where the stack's policy config requires it.",
+        "Primary RDS instances must be Multi-AZ (waived only by the accepted risk single_az_database).",
         [INSTANCE],
         _multi_az,
-        {"required": {"type": "boolean", "default": True}},
+        risk="single_az_database",
     ),
     resource_policy(
         "aws-rds-instance-require-backup-retention",
