@@ -37,7 +37,6 @@ from infra.policy.settings import (
 from infra.policy.settings import main as settings_main
 from tests.conftest import PHASES, phase_config, stack_file
 
-
 SECURE_DEFAULT_KEYS = {"all", RDS_BACKUP_RETENTION, CACHE_SNAPSHOT_RETENTION}
 
 

@@ -21,11 +21,14 @@ from typing import Any
 
 import pytest
 
+from infra.config import AcceptedRisk, PhaseConfig
 from infra.plan.capture import CapturedResource
+from infra.policy.config import PolicyConfigError, parse_config
 from infra.policy.launch import SECURITY_PACK
 from infra.policy.packs import for_phase
 from infra.policy.runner import PackPool, PolicyPackProcess, StackContext, resource, to_struct
-from tests.conftest import PHASES, ROOT, built_phase
+from infra.policy.settings import ACCEPTED_RISK, WAIVERS, security_policy_config
+from tests.conftest import PHASES, ROOT, built_phase, phase_config
 from tests.policies.conftest import DELETE, mutate
 
 REMOVE = object()
@@ -541,3 +544,137 @@ def test_pod_security_applies_to_every_workload_kind(security_pack: Any, type_: 
             f"{kind} 'workload' shares the node's hostPID; set hostPID to false."
         ]
     }
+
+
+# -- accepted risks ------------------------------------------------------------------------------------
+# A relaxation rule is waived only by its own risk, declared in the stack file: undeclared, the flipped
+# phase resource is a mandatory finding that names the key to set; declared, the same finding is advisory
+# and names the risk. The controls that cost nothing (encryption, TLS, no public database, IMDSv2, least
+# privilege) have no waiver: under settings that accept every risk, with a stray ``acceptedRisk`` on every
+# other rule, their flips stay mandatory. Here, beside the table, so the phases are built once per worker.
+
+WAIVER_STACK = StackContext("scaleplan", "waivers")
+
+
+def accepting(*risks: AcceptedRisk) -> PhaseConfig:
+    """Growth with ``risks`` declared (the settings read the declaration; the config gates that
+    pair it with the relaxed value are tested in tests/test_accepted_risks.py)."""
+    return phase_config("growth").model_copy(update={"accepted_risks": {r: "the team's reason" for r in risks}})
+
+
+def undeclared_suffix(risk: str) -> str:
+    return (
+        f" Or, where the phase cannot afford it, accept the risk in the open: scaleplan:accepted_risks.{risk} "
+        "with the reason."
+    )
+
+
+def waived_suffix(risk: str) -> str:
+    return f" Waived: the stack accepts the risk {risk} (scaleplan:accepted_risks)."
+
+
+def _findings(pack: PolicyPackProcess, settings: Mapping[str, Any], flips: list[Flip]) -> list[list[tuple[str, ...]]]:
+    """Each resource flip analyzed under ``settings``: (enforcement, policy, message) of every finding."""
+    pack.configure(WAIVER_STACK, parse_config(settings))
+    changed = []
+    for item in flips:
+        _, resource = _apply(built_phase(item.phase).resources, item)
+        pack.prefetch(resource)
+        changed.append(resource)
+    return [
+        [(d.enforcement.value, d.policy, d.detail) for d in pack.analyze(resource).diagnostics] for resource in changed
+    ]
+
+
+def test_the_packs_waivers_are_the_settings_waivers(policy_packs: PackPool) -> None:
+    pack = policy_packs.get(SECURITY_PACK)
+    # The pack's own table (each waivable rule's acceptedRisk schema) and infra/policy/settings.py agree.
+    in_pack = {
+        p.name: p.config_schema["properties"][ACCEPTED_RISK]["enum"]
+        for p in pack.policies
+        if ACCEPTED_RISK in p.config_schema.get("properties", {})
+    }
+    assert in_pack == {policy: [risk.value] for policy, risk in WAIVERS.items()}
+    assert {risk for risk in WAIVERS.values()} == set(AcceptedRisk)
+
+
+def _waivable_flips() -> list[Flip]:
+    flips = [item for item in _flips() if item.expected[0][0] in WAIVERS]
+    assert {item.expected[0][0] for item in flips} == set(WAIVERS), "a waivable rule has no flip in the table"
+    return flips
+
+
+def test_undeclared_risk_leaves_each_relaxation_a_mandatory_finding_naming_the_key(policy_packs: PackPool) -> None:
+    pack = policy_packs.get(SECURITY_PACK)
+    flips = _waivable_flips()
+    found = _findings(pack, security_policy_config(phase_config("growth")), flips)
+    for item, findings in zip(flips, found, strict=True):
+        [(policy, message)] = item.expected
+        assert message.endswith(undeclared_suffix(WAIVERS[policy].value))
+        assert findings == [("mandatory", policy, message)], item.id
+
+
+def test_declared_risk_turns_its_own_rules_advisory_naming_the_risk(policy_packs: PackPool) -> None:
+    pack = policy_packs.get(SECURITY_PACK)
+    flips = _waivable_flips()
+    for risk in AcceptedRisk:
+        found = _findings(pack, security_policy_config(accepting(risk)), flips)
+        for item, findings in zip(flips, found, strict=True):
+            [(policy, message)] = item.expected
+            if WAIVERS[policy] is risk:
+                waived = message.removesuffix(undeclared_suffix(risk.value)) + waived_suffix(risk.value)
+                assert findings == [("advisory", policy, waived)], (risk, item.id)
+            else:  # another risk's rule: still blocking
+                assert findings == [("mandatory", policy, message)], (risk, item.id)
+
+
+def test_a_waiver_cannot_be_moved_onto_another_rule(policy_packs: PackPool) -> None:
+    pack = policy_packs.get(SECURITY_PACK)
+    # The schema of each waivable rule allows its own risk only.
+    policy, risk = next(iter(WAIVERS.items()))
+    other = next(r for r in AcceptedRisk if r is not risk)
+    with pytest.raises(PolicyConfigError, match=re.escape(f"{policy}.{ACCEPTED_RISK}: '{other.value}' is not one of")):
+        pack.configure(
+            WAIVER_STACK, parse_config({policy: {"enforcementLevel": "advisory", ACCEPTED_RISK: other.value}})
+        )
+
+
+COSTLESS = {
+    "encryption": re.compile(r"encrypt|customer-managed-key"),
+    "TLS": re.compile(r"tls|https|ssl-strict"),
+    "no public database": re.compile(r"^aws-rds-instance-disallow-public-access$"),
+    "IMDSv2": re.compile(r"imdsv2|hop-limit"),
+    "least privilege": re.compile(r"^aws-iam-|privilege"),
+}
+"""The controls that cost nothing, by rule name: mandatory at every size."""
+
+
+def _costless_flips(pack: PolicyPackProcess) -> list[Flip]:
+    resource_rules = {p.name for p in pack.policies if p.kind == "resource"}
+    flips = [
+        item
+        for item in _flips()
+        if item.expected[0][0] in resource_rules and any(c.search(item.expected[0][0]) for c in COSTLESS.values())
+    ]
+    for control, pattern in COSTLESS.items():
+        assert any(pattern.search(item.expected[0][0]) for item in flips), f"no {control} flip"
+    return flips
+
+
+def test_no_risk_waives_a_control_that_costs_nothing(policy_packs: PackPool) -> None:
+    pack = policy_packs.get(SECURITY_PACK)
+    flips = _costless_flips(pack)
+    assert not {item.expected[0][0] for item in flips} & set(WAIVERS)
+    everything = security_policy_config(accepting(*AcceptedRisk))
+    # Only the relaxation rules are waived by the generator...
+    assert {p for p, s in everything.items() if isinstance(s, dict) and ACCEPTED_RISK in s} == set(WAIVERS)
+    for risk in AcceptedRisk:
+        # ...and a stray acceptedRisk on every other rule changes nothing in the pack.
+        stray = {p.name: {ACCEPTED_RISK: risk.value} for p in pack.policies if p.name not in WAIVERS}
+        found = _findings(pack, {**stray, **everything}, flips)
+        wrong = [
+            (item.id, findings)
+            for item, findings in zip(flips, found, strict=True)
+            if findings != [("mandatory", policy, message) for policy, message in item.expected]
+        ]
+        assert wrong == [], risk
