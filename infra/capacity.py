@@ -21,7 +21,9 @@ class Demand:
     peak_requests_per_second: float
     average_requests_per_second: float
     required_vcpus: int
-    """vCPUs that serve the peak with the configured headroom."""
+    """Whole vCPUs that serve the peak with the configured headroom."""
+    demand_vcpus: float
+    """The same before rounding up: what sustained (burstable: baseline) vCPUs must cover."""
 
 
 def daily_active_users(users: int, daily_active_ratio: float) -> float:
@@ -34,6 +36,12 @@ def peak_concurrent_users(daily_active: float, peak_concurrency_ratio: float) ->
 
 def peak_requests_per_second(concurrent_users: float, requests_per_user_per_second: float) -> float:
     return concurrent_users * requests_per_user_per_second
+
+
+def demand_vcpus(rate: float, headroom_factor: float, rate_per_vcpu: float) -> float:
+    """vCPUs (fractional) that serve ``rate`` with ``headroom_factor`` to spare, rounded to 9 places so
+    that float noise never decides a comparison."""
+    return round(rate * headroom_factor / rate_per_vcpu, 9)
 
 
 def required_vcpus(peak_rps: float, headroom_factor: float, requests_per_second_per_vcpu: float) -> int:
@@ -52,22 +60,32 @@ def demand(capacity: CapacityConfig) -> Demand:
         peak_requests_per_second=peak,
         average_requests_per_second=peak / capacity.peak_to_average_ratio,
         required_vcpus=required_vcpus(peak, capacity.headroom_factor, capacity.requests_per_second_per_vcpu),
+        demand_vcpus=demand_vcpus(peak, capacity.headroom_factor, capacity.requests_per_second_per_vcpu),
     )
 
 
 @dataclass(frozen=True)
 class CapacityCheck:
     required_vcpus: int
-    available_vcpus: int
+    available_vcpus: float
+    """Sustained vCPUs at maximum sizes: a burstable type counts at its CPU-credit baseline
+    (``InstanceType.sustained_vcpus``), every other type at its vCPUs."""
+    demand_vcpus: float
+    """``required_vcpus`` before rounding up: what ``available_vcpus`` must cover. A whole vCPU of
+    demand is not rounded up for a fraction of one: two t4g.nano sustain 0.2 vCPUs, enough for a
+    demand of 0.05, not for 1."""
 
     @property
     def passes(self) -> bool:
-        return self.available_vcpus >= self.required_vcpus
+        return round(self.available_vcpus, 9) >= self.demand_vcpus
 
     @property
-    def shortfall_vcpus(self) -> int:
-        return max(0, self.required_vcpus - self.available_vcpus)
+    def shortfall_vcpus(self) -> float:
+        return round(max(0.0, self.demand_vcpus - self.available_vcpus), 2)
 
 
-def check_capacity(capacity: CapacityConfig, available_vcpus: int) -> CapacityCheck:
-    return CapacityCheck(required_vcpus=demand(capacity).required_vcpus, available_vcpus=available_vcpus)
+def check_capacity(capacity: CapacityConfig, available_vcpus: float) -> CapacityCheck:
+    load = demand(capacity)
+    return CapacityCheck(
+        required_vcpus=load.required_vcpus, available_vcpus=available_vcpus, demand_vcpus=load.demand_vcpus
+    )

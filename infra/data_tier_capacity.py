@@ -33,7 +33,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from infra.capacity import demand, required_vcpus
+from infra.capacity import demand, demand_vcpus
+from infra.catalog import DataNodeClass
 from infra.config.cache import CacheConfig, MaxMemoryPolicy
 from infra.config.capacity import CapacityConfig
 from infra.config.database import DatabaseConfig
@@ -86,6 +87,12 @@ class Requirement:
 
 def _num(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _sustained(spec: DataNodeClass) -> str:
+    if not spec.burstable:
+        return f"{spec.vcpus}"
+    return f"{spec.sustained_vcpus:g} ({spec.vcpus} vCPUs at a {spec.baseline_percent_per_vcpu:g}% CPU-credit baseline)"
 
 
 def littles_law(rate_per_second: float, time_ms: float) -> float:
@@ -153,11 +160,12 @@ def database_requirements(
             Requirement(
                 key="database.instance_class",
                 what=f"database {server} vCPUs",
-                needed=required_vcpus(qps, headroom, sizing.queries_per_second_per_vcpu),
-                available=spec.vcpus,
+                needed=demand_vcpus(qps, headroom, sizing.queries_per_second_per_vcpu),
+                available=spec.sustained_vcpus,
                 unit="vCPUs",
                 arithmetic=f"{source}{split} = {qps:.0f} queries/s x headroom {headroom:g} / "
-                f"{sizing.queries_per_second_per_vcpu:g} per vCPU; {database.instance_class} has {spec.vcpus}",
+                f"{sizing.queries_per_second_per_vcpu:g} per vCPU; {database.instance_class} sustains "
+                + _sustained(spec),
             )
         )
         requirements.append(

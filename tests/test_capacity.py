@@ -51,6 +51,14 @@ def test_required_vcpus_never_drops_below_one() -> None:
     assert required_vcpus(0.001, 1.0, 1000) == 1
 
 
+def test_a_fraction_of_a_vcpu_is_covered_by_sustained_fractions() -> None:
+    # 5,000 users: 10 requests/s x 1.5 / 25 per vCPU = 0.6 vCPUs, rounded up to 1 for display only.
+    check = check_capacity(capacity(5_000), available_vcpus=0.8)
+    assert (check.passes, check.required_vcpus, check.demand_vcpus, check.shortfall_vcpus) == (True, 1, 0.6, 0)
+    short = check_capacity(capacity(5_000), available_vcpus=0.2)
+    assert (short.passes, short.shortfall_vcpus) == (False, 0.4)
+
+
 def test_check_reports_the_shortfall() -> None:
     check = check_capacity(capacity(300_000), available_vcpus=30)
     assert (check.passes, check.required_vcpus, check.shortfall_vcpus) == (False, 36, 6)
@@ -110,5 +118,6 @@ def test_average_is_peak_over_the_ratio(config: CapacityConfig) -> None:
 @given(capacity_st, st.integers(min_value=0, max_value=100_000))
 def test_check_passes_exactly_when_available_covers_required(config: CapacityConfig, available: int) -> None:
     check = check_capacity(config, available)
+    # Whole vCPUs available: covering the unrounded demand is covering its whole-vCPU ceiling.
     assert check.passes == (available >= check.required_vcpus)
-    assert check.shortfall_vcpus == max(0, check.required_vcpus - available)
+    assert check.shortfall_vcpus == round(max(0.0, check.demand_vcpus - available), 2)

@@ -390,8 +390,8 @@ ASG_CASES: list[tuple[str, dict[str, Any], str]] = [
         {"instance_type": "t3.mega"},
         "scaleplan:compute.auto_scaling_group.instance_type: unknown instance type 't3.mega'; allowed: "
         "c6g.large, c6g.xlarge, c7g.2xlarge, c7g.large, c7g.xlarge, m6g.large, m6g.xlarge, m6i.large, m6i.xlarge, "
-        "m7g.large, m7g.xlarge, m7i.large, m7i.xlarge, r6g.large, r7g.large, t3.large, t3.medium, t3.xlarge, "
-        "t4g.large, t4g.medium, t4g.xlarge",
+        "m7g.large, m7g.xlarge, m7i.large, m7i.xlarge, r6g.large, r7g.large, t3.large, t3.medium, t3.micro, "
+        "t3.nano, t3.small, t3.xlarge, t4g.large, t4g.medium, t4g.micro, t4g.nano, t4g.small, t4g.xlarge",
     ),
 ]
 
@@ -408,11 +408,32 @@ def test_rejects_compute_that_cannot_serve_the_peak_and_says_by_how_much() -> No
     )
     config["scaleplan:capacity"]["users_max"] = 3_000_000
     # 3M users -> 6000 RPS peak x 1.5 headroom / 25 RPS per vCPU = 360 vCPUs, against
-    # 4 x t4g.large (2 vCPUs) = 8 at most.
+    # 4 x t4g.large (2 vCPUs at a 30% credit baseline) = 2.4 sustained at most.
     assert rejection(config, "Pulumi.foundation.yaml") == [
-        "Pulumi.foundation.yaml: scaleplan:compute: at most 8 application vCPUs cannot serve the peak of 6000 "
-        "requests/s with headroom 1.5: 360 vCPUs are needed, 352 short; raise max sizes or use larger instance types"
+        "Pulumi.foundation.yaml: scaleplan:compute: at most 2.4 sustained application vCPUs (burstable types at "
+        "their CPU-credit baseline) cannot serve the peak of 6000 requests/s with headroom 1.5: 360 vCPUs are "
+        "needed, 357.6 short; raise max sizes or use larger instance types"
     ]
+
+
+def test_a_burstable_type_counts_at_its_credit_baseline() -> None:
+    # Foundation's peak (5,000 users: 10 requests/s x 1.5 / 25 per vCPU) needs 0.6 vCPUs. Two t4g.nano
+    # (2 vCPUs each, 5% baseline) sustain 0.2: refused, though their 4 vCPUs would pass a count of cores.
+    nano = changed(
+        ASG, {"instance_type": "t4g.nano", "min_size": 1, "desired_capacity": 1, "max_size": 2}, "foundation"
+    )
+    assert rejection(nano, "Pulumi.foundation.yaml") == [
+        "Pulumi.foundation.yaml: scaleplan:compute: at most 0.2 sustained application vCPUs (burstable types at "
+        "their CPU-credit baseline) cannot serve the peak of 10 requests/s with headroom 1.5: 0.6 vCPUs are "
+        "needed, 0.4 short; raise max sizes or use larger instance types"
+    ]
+    # Two t4g.small (20% baseline) sustain 0.8, enough for 0.6: accepted, a whole vCPU is not demanded.
+    small = changed(
+        ASG, {"instance_type": "t4g.small", "min_size": 1, "desired_capacity": 1, "max_size": 2}, "foundation"
+    )
+    config = parse_phase_config(small, "Pulumi.foundation.yaml")
+    assert config.compute.sustained_application_vcpus() == 0.8
+    assert config.compute.max_application_vcpus() == 4
 
 
 def test_reports_every_problem_of_a_file_at_once() -> None:

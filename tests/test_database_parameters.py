@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,9 +104,31 @@ def test_more_memory_never_means_fewer_connections(a: float, b: float) -> None:
     assert 25 <= max_connections(low) <= 5000
 
 
+SMALL_CLASSES = {"db.t4g.micro": 15, "db.t4g.small": 22}
+"""The classes under 4 GiB leave few connections to pools (25 and 32 less the 10 reserved); each
+phase's pools and direct clients are checked against them (infra/data_tier_capacity.py)."""
+
+
 def test_every_catalog_class_leaves_connections_for_pools() -> None:
     for name, spec in rds_instance_classes().items():
-        assert connection_budget(spec.memory_gib).available >= 50, name
+        assert connection_budget(spec.memory_gib).available >= SMALL_CLASSES.get(name, 50), name
+    assert {name: connection_budget(rds_instance_classes()[name].memory_gib).available for name in SMALL_CLASSES} == (
+        SMALL_CLASSES
+    )
+
+
+RDS_DEFAULT_BYTES_PER_CONNECTION = 9_531_392
+"""RDS for PostgreSQL's default ``max_connections`` is LEAST({DBInstanceClassMemory/9531392}, 5000)
+(RDS User Guide, "Maximum number of database connections")."""
+
+
+def test_no_class_gets_more_connections_than_the_rds_default() -> None:
+    # Our memory-derived max_connections stays at or under what RDS itself would set, even on the
+    # smallest class (DBInstanceClassMemory is a little under the nominal memory, so the default is
+    # a little under this bound; the margin below is wide).
+    for name, spec in rds_instance_classes().items():
+        default = min(math.floor(spec.memory_gib * 2**30 / RDS_DEFAULT_BYTES_PER_CONNECTION), 5000)
+        assert max_connections(spec.memory_gib) <= default // 2, (name, default)
 
 
 def test_slow_query_logging_sets_log_min_duration_statement_only_when_asked() -> None:

@@ -18,10 +18,18 @@ class InstanceType:
     memory_gib: float
     architecture: str
     burstable: bool
+    baseline_percent_per_vcpu: float | None = None
+    """Burstable types: the share of each vCPU sustained once CPU credits are spent."""
 
     @property
     def family(self) -> str:
         return self.name.split(".")[0]
+
+    @property
+    def sustained_vcpus(self) -> float:
+        """vCPUs this type serves for as long as a peak lasts: all of them, or a burstable type's
+        credit baseline (t4g.small: 2 x 20% = 0.4), which the capacity check counts."""
+        return sustained_vcpus(self.vcpus, self.burstable, self.baseline_percent_per_vcpu, self.name)
 
 
 @functools.cache
@@ -38,6 +46,14 @@ def ec2_instance_type(name: str) -> InstanceType:
     return catalog[name]
 
 
+def sustained_vcpus(vcpus: int, burstable: bool, baseline_percent_per_vcpu: float | None, name: str) -> float:
+    if not burstable:
+        return float(vcpus)
+    if baseline_percent_per_vcpu is None:
+        raise ValueError(f"{name} is burstable but the catalog states no baseline_percent_per_vcpu")
+    return round(vcpus * baseline_percent_per_vcpu / 100, 9)
+
+
 @dataclass(frozen=True)
 class DataNodeClass:
     """An RDS DB instance class or an ElastiCache node type."""
@@ -46,6 +62,13 @@ class DataNodeClass:
     vcpus: int
     memory_gib: float
     burstable: bool
+    baseline_percent_per_vcpu: float | None = None
+    """Burstable RDS classes: the share of each vCPU sustained once CPU credits are spent."""
+
+    @property
+    def sustained_vcpus(self) -> float:
+        """vCPUs the class serves through a long peak (its credit baseline when burstable)."""
+        return sustained_vcpus(self.vcpus, self.burstable, self.baseline_percent_per_vcpu, self.name)
 
 
 def _data_node_classes(file: str, key: str) -> dict[str, DataNodeClass]:

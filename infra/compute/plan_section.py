@@ -82,8 +82,8 @@ def compute_section(config: PhaseConfig, run: ProgramRun) -> Section:
         )
     check = application_capacity(compute, config.capacity)
     notes = [
-        f"capacity: {check.required_vcpus} vCPUs required at the peak, {check.available_vcpus} available "
-        f"at maximum sizes ({'covered' if check.passes else f'{check.shortfall_vcpus} short'})",
+        f"capacity: {check.demand_vcpus:g} vCPUs needed at the peak, {check.available_vcpus:g} sustained "
+        f"available at maximum sizes ({'covered' if check.passes else f'{check.shortfall_vcpus:g} short'})",
         *problems,
     ]
     prefixes = sorted(

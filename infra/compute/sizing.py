@@ -81,4 +81,4 @@ def pool_sizes(compute: ComputeConfig, capacity: CapacityConfig) -> list[PoolSiz
 
 def application_capacity(compute: ComputeConfig, capacity: CapacityConfig) -> CapacityCheck:
     """Required vCPUs at the peak against what the application compute reaches at its maximum."""
-    return check_capacity(capacity, compute.max_application_vcpus())
+    return check_capacity(capacity, compute.sustained_application_vcpus())

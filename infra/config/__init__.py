@@ -359,15 +359,15 @@ class PhaseConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _compute_serves_peak(self) -> PhaseConfig:
-        check = check_capacity(self.capacity, self.compute.max_application_vcpus())
+        check = check_capacity(self.capacity, self.compute.sustained_application_vcpus())
         if not check.passes:
             load = demand(self.capacity)
             raise field_error(
                 "compute",
-                f"at most {check.available_vcpus} application vCPUs cannot serve the peak of "
-                f"{load.peak_requests_per_second:.0f} requests/s with headroom "
-                f"{self.capacity.headroom_factor}: {check.required_vcpus} vCPUs are needed, "
-                f"{check.shortfall_vcpus} short; raise max sizes or use larger instance types",
+                f"at most {check.available_vcpus:g} sustained application vCPUs (burstable types at their "
+                f"CPU-credit baseline) cannot serve the peak of {load.peak_requests_per_second:.0f} requests/s "
+                f"with headroom {self.capacity.headroom_factor}: {check.demand_vcpus:g} vCPUs are needed, "
+                f"{check.shortfall_vcpus:g} short; raise max sizes or use larger instance types",
             )
         return self
 

@@ -151,6 +151,10 @@ class AutoScalingGroupConfig(ConfigModel):
     def max_vcpus(self) -> int:
         return self.max_size * ec2_instance_types()[self.instance_type].vcpus
 
+    def max_sustained_vcpus(self) -> float:
+        """vCPUs at ``max_size`` that last through a peak (burstable types: their credit baseline)."""
+        return self.max_size * ec2_instance_types()[self.instance_type].sustained_vcpus
+
 
 class NodePoolConfig(ConfigModel):
     """One EKS managed node group, spread over the private subnets of all three zones."""
@@ -196,6 +200,12 @@ class NodePoolConfig(ConfigModel):
         # A pool may launch any of its types, so count the smallest.
         return self.max_size * self.node_vcpus()
 
+    def max_sustained_vcpus(self) -> float:
+        """vCPUs at ``max_size`` that last through a peak: the smallest sustained figure of the
+        pool's types (a burstable type counts at its credit baseline)."""
+        catalog = ec2_instance_types()
+        return self.max_size * min(catalog[name].sustained_vcpus for name in self.instance_types)
+
 
 PoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")]
 
@@ -222,7 +232,16 @@ class ComputeConfig(ConfigModel):
         return self
 
     def max_application_vcpus(self) -> int:
+        """Every vCPU of the application's compute at maximum sizes (for connections and pods)."""
         total = sum(pool.max_vcpus() for pool in self.node_pools.values() if pool.serves_application)
         if self.auto_scaling_group is not None:
             total += self.auto_scaling_group.max_vcpus()
         return total
+
+    def sustained_application_vcpus(self) -> float:
+        """The application's vCPUs at maximum sizes that last through a peak, which the capacity
+        check counts: burstable types at their CPU-credit baseline (infra/catalog)."""
+        total = sum(pool.max_sustained_vcpus() for pool in self.node_pools.values() if pool.serves_application)
+        if self.auto_scaling_group is not None:
+            total += self.auto_scaling_group.max_sustained_vcpus()
+        return round(total, 9)

@@ -18,7 +18,7 @@ def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
     """
     capacity = config.capacity
     load = demand(capacity)
-    check = check_capacity(capacity, config.compute.max_application_vcpus())
+    check = check_capacity(capacity, config.compute.sustained_application_vcpus())
     rows: list[list[Cell]] = [
         ["users (top of phase)", capacity.users_max, "scaleplan:capacity.users_max"],
         [
@@ -46,7 +46,11 @@ def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
             check.required_vcpus,
             f"peak × {capacity.headroom_factor:g} headroom / {capacity.requests_per_second_per_vcpu:g} req/s per vCPU",
         ],
-        ["available vCPUs", check.available_vcpus, "application compute at maximum sizes"],
+        [
+            "available vCPUs",
+            check.available_vcpus,
+            "application compute at maximum sizes, sustained (burstable types at their CPU-credit baseline)",
+        ],
     ]
     # The data tier, from the same peak (the data tier section shows the arithmetic).
     requirements = config.data_tier_requirements()
@@ -60,9 +64,10 @@ def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
     )
     short = [requirement for requirement in requirements if not requirement.passes]
     verdict = (
-        f"compute covers the peak: {check.available_vcpus} vCPUs available for {check.required_vcpus} required"
+        f"compute covers the peak: {check.available_vcpus:g} sustained vCPUs available for "
+        f"{check.demand_vcpus:g} needed"
         if check.passes
-        else f"compute is {check.shortfall_vcpus} vCPUs short of the {check.required_vcpus} the peak needs"
+        else f"compute is {check.shortfall_vcpus:g} vCPUs short of the {check.demand_vcpus:g} the peak needs"
     )
     data_verdict = (
         f"the data tier carries the peak: {len(requirements)} figures checked"
@@ -84,6 +89,7 @@ def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
             "required_vcpus": check.required_vcpus,
             "available_vcpus": check.available_vcpus,
             "shortfall_vcpus": check.shortfall_vcpus,
+            "demand_vcpus": check.demand_vcpus,
             "data_tier_short": [requirement.what for requirement in short],
         },
     )
