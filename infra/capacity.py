@@ -77,7 +77,8 @@ class CapacityCheck:
 
     @property
     def passes(self) -> bool:
-        return round(self.available_vcpus, 9) >= self.demand_vcpus
+        # Some compute, however small the demand: a demand rounded to 0 still needs a server.
+        return self.available_vcpus > 0 and round(self.available_vcpus, 9) >= self.demand_vcpus
 
     @property
     def shortfall_vcpus(self) -> float:

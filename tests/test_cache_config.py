@@ -44,7 +44,8 @@ def test_scale_cache_block_is_valid() -> None:
 def test_rejects_node_type_outside_the_catalog() -> None:
     assert rejection(node_type="cache.r5.large") == [
         "scaleplan:cache.node_type: unknown ElastiCache node type 'cache.r5.large'; allowed: cache.m6g.large, "
-        "cache.m7g.large, cache.r6g.large, cache.r7g.large, cache.r7g.xlarge, cache.t4g.medium, cache.t4g.small"
+        "cache.m7g.large, cache.r6g.large, cache.r7g.large, cache.r7g.xlarge, cache.t4g.medium, cache.t4g.micro, "
+        "cache.t4g.small"
     ]
 
 

@@ -54,7 +54,7 @@ def test_rejects_class_outside_the_catalog() -> None:
     assert rejection(instance_class="db.r5.large") == [
         "scaleplan:database.instance_class: unknown RDS instance class 'db.r5.large'; allowed: db.m6g.large, "
         "db.m6g.xlarge, db.m7g.2xlarge, db.m7g.large, db.m7g.xlarge, db.r6g.large, db.r6g.xlarge, "
-        "db.r7g.2xlarge, db.r7g.large, db.r7g.xlarge, db.t4g.large, db.t4g.medium"
+        "db.r7g.2xlarge, db.r7g.large, db.r7g.xlarge, db.t4g.large, db.t4g.medium, db.t4g.micro, db.t4g.small"
     ]
 
 

@@ -21,7 +21,7 @@ def test_optimize_section_lists_pools_ranges_and_capacity() -> None:
     assert rows["burst"] == [
         "eks",
         "burst",
-        "m7g.large, m6g.large, t4g.large",
+        "m7g.large, m6g.large",
         "SPOT",
         4,
         "4 (from capacity)",
@@ -31,7 +31,7 @@ def test_optimize_section_lists_pools_ranges_and_capacity() -> None:
         True,
     ]
     assert section.data["required_vcpus"] == 36
-    assert section.notes[0].startswith("capacity: 36 vCPUs required at the peak, ")
+    assert section.notes[0].startswith("capacity: 36 vCPUs needed at the peak, 64 sustained available ")
     assert section.failed is False
 
 

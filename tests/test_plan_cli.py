@@ -116,7 +116,7 @@ def test_capacity_section_shows_the_seed_figures_for_optimize() -> None:
     assert section.data["peak_requests_per_second"] == 600
     assert section.data["average_requests_per_second"] == 200
     assert section.data["required_vcpus"] == demand(config.capacity).required_vcpus
-    assert section.data["available_vcpus"] == config.compute.max_application_vcpus()
+    assert section.data["available_vcpus"] == config.compute.sustained_application_vcpus() == 64
     assert not section.failed
 
 
