@@ -6,6 +6,7 @@ nothing never) is tested through the analyzer protocol in tests/policies/test_se
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from infra.config import AcceptedRisk, PhaseConfig
+from infra.config import AcceptedRisk, PhaseConfig, PhaseConfigError
 from infra.config.loader import parse_phase_config
 from infra.config.risks import RISK_GATES
 from infra.plan.capture import ProgramRun
@@ -27,7 +29,7 @@ from infra.policy.runner import to_struct
 from infra.review.diff import Limits, compare
 from infra.review.markdown import render
 from infra.review.plan_capture import document
-from tests.conftest import TEST_SOURCE, built_phase, growth_values, phase_config, rejection, stack_file
+from tests.conftest import TEST_SOURCE, built_phase, phase_config, stack_file
 from tests.test_review import FakeRules, plan_of
 
 REASON = "day 30 serves 100 users; the team accepts it"
@@ -75,8 +77,22 @@ UNDECLARED = {
 STALE = {
     AcceptedRisk.SINGLE_AZ_DATABASE: "scaleplan:database.multi_az is true",
     AcceptedRisk.SINGLE_CACHE_NODE: "scaleplan:cache.replicas_per_shard is 1",
-    AcceptedRisk.NO_NAT_GATEWAY: "scaleplan:network.nat_strategy is one_per_az",
+    AcceptedRisk.NO_NAT_GATEWAY: "scaleplan:network.nat_strategy is single",
 }
+
+
+def foundation_values() -> Values:
+    """Foundation's stack values: an Auto Scaling group, which (unlike EKS) can run without NAT."""
+    values: Values = copy.deepcopy(yaml.safe_load(stack_file("foundation").read_text())["config"])
+    return values
+
+
+def rejection(mutate: Callable[[Values], None]) -> str:
+    values = foundation_values()
+    mutate(values)
+    with pytest.raises(PhaseConfigError) as caught:
+        parse_phase_config(values, TEST_SOURCE)
+    return str(caught.value)
 
 
 def _declaring(*risks: AcceptedRisk) -> Callable[[Values], None]:
@@ -108,7 +124,7 @@ def test_rejects_a_stale_acceptance(risk: AcceptedRisk) -> None:
 
 @pytest.mark.parametrize("risk", list(AcceptedRisk))
 def test_accepts_a_relaxation_declared_with_its_reason(risk: AcceptedRisk) -> None:
-    values = growth_values()
+    values = foundation_values()
     RELAXATIONS[risk](values)
     _declaring(risk)(values)
     config = parse_phase_config(values, TEST_SOURCE)
@@ -118,7 +134,7 @@ def test_accepts_a_relaxation_declared_with_its_reason(risk: AcceptedRisk) -> No
 
 
 def test_accepts_every_relaxation_at_once() -> None:
-    values = growth_values()
+    values = foundation_values()
     for relax in RELAXATIONS.values():
         relax(values)
     _declaring(*AcceptedRisk)(values)
