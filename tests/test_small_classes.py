@@ -8,7 +8,7 @@ from infra.catalog import ec2_instance_types, elasticache_node_types, rds_instan
 from infra.catalog.versions import elasticache_engine_versions, rds_postgresql_majors
 from infra.cost.catalog import price_catalog
 
-SMALL_EC2 = ("t4g.nano", "t4g.micro", "t4g.small", "t3.nano", "t3.micro", "t3.small")
+SMALL_EC2 = ("t4g.nano", "t4g.micro", "t4g.small")
 SMALL_RDS = ("db.t4g.micro", "db.t4g.small")
 SMALL_CACHE = ("cache.t4g.micro",)
 
@@ -26,9 +26,6 @@ def test_every_burstable_type_states_its_baseline_and_no_other_does() -> None:
         ("t4g.nano", 2, 0.5, 5, 0.1),
         ("t4g.micro", 2, 1, 10, 0.2),
         ("t4g.small", 2, 2, 20, 0.4),
-        ("t3.nano", 2, 0.5, 5, 0.1),
-        ("t3.micro", 2, 1, 10, 0.2),
-        ("t3.small", 2, 2, 20, 0.4),
         ("t4g.large", 2, 8, 30, 0.6),
         ("t3.xlarge", 4, 16, 40, 1.6),
     ],
@@ -63,14 +60,7 @@ def test_small_classes_are_priced_from_their_sources() -> None:
     catalog = price_catalog()
     # us-east-1 on-demand: karpenter's generated AWS price table (2026-07-20) for EC2.
     ec2 = {name: catalog.rate("ec2_on_demand_hour", name).value for name in SMALL_EC2}
-    assert ec2 == {
-        "t4g.nano": 0.0042,
-        "t4g.micro": 0.0084,
-        "t4g.small": 0.0168,
-        "t3.nano": 0.0052,
-        "t3.micro": 0.0104,
-        "t3.small": 0.0208,
-    }
+    assert ec2 == {"t4g.nano": 0.0042, "t4g.micro": 0.0084, "t4g.small": 0.0168}
     assert catalog.rate("rds_postgresql_single_az_hour", "db.t4g.micro").value == 0.016
     assert catalog.rate("rds_postgresql_single_az_hour", "db.t4g.small").value == 0.032
     assert catalog.rate("elasticache_redis_node_hour", "cache.t4g.micro").value == 0.016
