@@ -235,6 +235,17 @@ class OperationsConfig(ConfigModel):
     """``DatabaseMemoryUsagePercentage`` of each cache node: used memory of ``maxmemory``."""
     cache_evictions_per_minute: CountAbove | None = None
     """Keys evicted a minute per cache node: the cache is too small for its working set."""
+    node_memory_percent: PercentAbove | None = None
+    """Memory of the hottest EKS node (Container Insights ``node_memory_utilization``: working set
+    of the node's allocatable memory); raises alarms only where Container Insights runs."""
+    node_disk_percent: PercentAbove | None = None
+    """Root filesystem used on the fullest EKS node (Container Insights ``node_filesystem_utilization``)."""
+    pod_cpu_percent: PercentAbove | None = None
+    """CPU of the busiest pod of each watched namespace as a share of its CPU limit (Container
+    Insights ``pod_cpu_utilization_over_pod_limit``; pods without a limit publish none)."""
+    pod_memory_percent: PercentAbove | None = None
+    """Memory of the pod of each watched namespace nearest its memory limit, where the kernel
+    kills it (Container Insights ``pod_memory_utilization_over_pod_limit``)."""
     evaluation_minutes: Annotated[int, Field(ge=1, le=60)] = 5
     """One-minute periods that must all breach before an alarm fires (and all recover before OK)."""
     cache_min_lookups_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = 100

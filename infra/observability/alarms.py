@@ -110,6 +110,11 @@ class Watched:
     each resolves to ``Ref(f"target_group:{slot}")``."""
     cache_nodes: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """``CacheClusterId`` of each cache node by a stable key (see :func:`cache_node_ids`)."""
+    container_insights_cluster: str | None = None
+    """EKS cluster name where Container Insights publishes node and pod metrics; ``None`` (no
+    cluster, or no Container Insights) raises no node-memory, disk or pod alarms."""
+    pod_namespaces: Sequence[str] = ()
+    """Namespaces whose pods are watched through Container Insights (with the cluster above)."""
 
 
 def cache_node_ids(
@@ -345,6 +350,74 @@ def _node_group_alarms(ops: OperationsConfig, pools: Sequence[str]) -> list[Alar
     return alarms
 
 
+def _container_insights_alarms(ops: OperationsConfig, watched: Watched) -> list[AlarmDefinition]:
+    """The hottest node's CPU, memory and disk and, per watched namespace, the pod nearest its
+    CPU or memory limit (Container Insights, standard). Each node's agent publishes its values
+    under the cluster-wide dimension set as well, so ``Maximum`` over ``{ClusterName}`` is the
+    worst node and over ``{Namespace, ClusterName}`` the worst pod, whatever the nodes and pods
+    are called today (they come and go; per-node dimensions would name yesterday's instances)."""
+    cluster = watched.container_insights_cluster
+    if cluster is None:
+        return []
+    alarms: list[AlarmDefinition] = []
+    nodes: Mapping[str, Dimension] = {"ClusterName": cluster}
+    subject = f"hottest node of {cluster}"
+    for level, value in _levels(ops.cpu_percent):
+        alarms.append(
+            _cpu_alarm(
+                ops,
+                level,
+                value,
+                key="cluster-nodes-cpu",
+                subject=subject,
+                query=MetricQuery("cpu", "ContainerInsights", "node_cpu_utilization", "Maximum", nodes),
+            )
+        )
+    # The agent reports every minute on every node; silence is the agent or the nodes gone,
+    # which these alarms cannot name: INSUFFICIENT_DATA, as for host CPU.
+    alarms += _simple(
+        ops,
+        ops.node_memory_percent,
+        key="cluster-nodes-memory",
+        signal="memory used (working set of allocatable)",
+        subject=subject,
+        query=MetricQuery("memory", "ContainerInsights", "node_memory_utilization", "Maximum", nodes),
+        treat_missing_data="missing",
+    )
+    alarms += _simple(
+        ops,
+        ops.node_disk_percent,
+        key="cluster-nodes-disk",
+        signal="root filesystem used",
+        subject=f"fullest node of {cluster}",
+        query=MetricQuery("disk", "ContainerInsights", "node_filesystem_utilization", "Maximum", nodes),
+        treat_missing_data="missing",
+    )
+    for namespace in watched.pod_namespaces:
+        pods: Mapping[str, Dimension] = {"Namespace": namespace, "ClusterName": cluster}
+        # A namespace with no pod running (or none with a limit) publishes nothing: no pod is
+        # near its limit, so a gap is not breaching.
+        alarms += _simple(
+            ops,
+            ops.pod_cpu_percent,
+            key=f"pods-{namespace}-cpu",
+            signal="CPU of the pod limit",
+            subject=f"busiest pod in {namespace}",
+            query=MetricQuery("cpu", "ContainerInsights", "pod_cpu_utilization_over_pod_limit", "Maximum", pods),
+            treat_missing_data="notBreaching",
+        )
+        alarms += _simple(
+            ops,
+            ops.pod_memory_percent,
+            key=f"pods-{namespace}-memory",
+            signal="memory of the pod limit",
+            subject=f"pod nearest its memory limit in {namespace}",
+            query=MetricQuery("memory", "ContainerInsights", "pod_memory_utilization_over_pod_limit", "Maximum", pods),
+            treat_missing_data="notBreaching",
+        )
+    return alarms
+
+
 def _group_alarms(ops: OperationsConfig, groups: Sequence[str]) -> list[AlarmDefinition]:
     alarms = []
     for group in groups:
@@ -528,6 +601,7 @@ def alarm_definitions(ops: OperationsConfig, watched: Watched) -> tuple[AlarmDef
         alarms += _target_group_alarms(ops, watched.target_groups)
     alarms += _group_alarms(ops, watched.auto_scaling_groups)
     alarms += _node_group_alarms(ops, watched.node_groups)
+    alarms += _container_insights_alarms(ops, watched)
     alarms += _database_alarms(ops, watched)
     alarms += _cache_alarms(ops, watched.cache_nodes)
     for alarm in alarms:

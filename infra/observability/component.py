@@ -55,6 +55,11 @@ class OperationsArgs:
     """Slots whose target group the listener sends traffic to (weight above 0)."""
     cache_node_ids: Mapping[str, str] = field(default_factory=dict)
     """``CacheClusterId`` of each cache node by stable key (infra/observability/alarms.cache_node_ids)."""
+    container_insights_cluster: str | None = None
+    """EKS cluster name, when Container Insights publishes its node and pod metrics; ``None`` raises
+    no Container Insights alarms (no phase installs the add-on yet: docs/operations.md)."""
+    pod_namespaces: Sequence[str] = ()
+    """Namespaces whose pods the Container Insights pod alarms watch."""
 
 
 def watched(args: OperationsArgs) -> Watched:
@@ -76,6 +81,8 @@ def watched(args: OperationsArgs) -> Watched:
         database_memory_gib=args.database_memory_gib,
         target_groups={slot: slot in args.live_target_groups for slot in args.target_group_arn_suffixes},
         cache_nodes=dict(sorted(args.cache_node_ids.items())),
+        container_insights_cluster=args.container_insights_cluster,
+        pod_namespaces=sorted(args.pod_namespaces),
     )
 
 

@@ -17,6 +17,12 @@ RDS_SOURCE = "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics
 ELASTICACHE_HOST_SOURCE = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.HostLevel.html"
 ELASTICACHE_ENGINE_SOURCE = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.Redis.html"
 EC2_SOURCE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/viewing_metrics_with_cloudwatch.html"
+CONTAINER_INSIGHTS_SOURCE = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html"
+)
+"""Container Insights (standard, not enhanced observability) for Amazon EKS: each metric with
+the dimension sets it is published under; read in awsdocs/amazon-cloudwatch-user-guide
+doc_source/Container-Insights-metrics-EKS.md @0de82d5c."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,11 @@ _LB = ("LoadBalancer",)
 _TG = ("TargetGroup", "LoadBalancer")
 _RDS = ("DBInstanceIdentifier",)
 _NODE = ("CacheClusterId",)
+_CLUSTER = ("ClusterName",)
+_CI_NODE = ("NodeName", "ClusterName", "InstanceId")
+_CI_POD = ("PodName", "Namespace", "ClusterName")
+_CI_NAMESPACE = ("Namespace", "ClusterName")
+_CI_SERVICE = ("Service", "Namespace", "ClusterName")
 
 KNOWN_METRICS: Mapping[str, Mapping[str, KnownMetric]] = {
     "AWS/ApplicationELB": {
@@ -62,6 +73,21 @@ KNOWN_METRICS: Mapping[str, Mapping[str, KnownMetric]] = {
         "CacheMisses": _m(ELASTICACHE_ENGINE_SOURCE, _NODE, ("CacheClusterId", "CacheNodeId")),
         "DatabaseMemoryUsagePercentage": _m(ELASTICACHE_ENGINE_SOURCE, _NODE, ("CacheClusterId", "CacheNodeId")),
         "Evictions": _m(ELASTICACHE_ENGINE_SOURCE, _NODE, ("CacheClusterId", "CacheNodeId")),
+    },
+    # Published from the CloudWatch agent's performance log events (embedded metric format):
+    # each node's agent sends its own values under every dimension set, so the per-cluster
+    # (or per-namespace) metric holds one sample per node (or pod) a minute and its Maximum
+    # is the hottest one.
+    "ContainerInsights": {
+        "node_cpu_utilization": _m(CONTAINER_INSIGHTS_SOURCE, _CI_NODE, _CLUSTER),
+        "node_memory_utilization": _m(CONTAINER_INSIGHTS_SOURCE, _CI_NODE, _CLUSTER),
+        "node_filesystem_utilization": _m(CONTAINER_INSIGHTS_SOURCE, _CI_NODE, _CLUSTER),
+        "pod_cpu_utilization_over_pod_limit": _m(
+            CONTAINER_INSIGHTS_SOURCE, _CI_POD, _CI_NAMESPACE, _CI_SERVICE, _CLUSTER
+        ),
+        "pod_memory_utilization_over_pod_limit": _m(
+            CONTAINER_INSIGHTS_SOURCE, _CI_POD, _CI_NAMESPACE, _CI_SERVICE, _CLUSTER
+        ),
     },
 }
 
