@@ -46,6 +46,7 @@ from infra.observability.recovery import assess_recovery
 from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
 from infra.platform.component import Platform, PlatformArgs
 from infra.platform.provider import kubernetes_provider
+from infra.platform.scaling import ApplicationScaling, ApplicationScalingArgs
 from infra.providers import aws_dr_provider, aws_provider
 from infra.secrets.component import ApplicationSecrets, ApplicationSecretsArgs
 from infra.secrets.kubernetes import ApplicationSecretsSync, ApplicationSecretsSyncArgs
@@ -663,6 +664,44 @@ def _build_kubernetes(
     return Kubernetes(cluster=cluster, node_pools=node_pools, addons=addons, provider=provider, platform=platform)
 
 
+def _build_application_scaling(
+    config: PhaseConfig, *, kubernetes: Kubernetes, request_path: RequestPath
+) -> ApplicationScaling | None:
+    """KEDA ScaledObjects on the application's Deployments when it scales on latency too."""
+    eks = config.eks
+    scaling = eks.application.autoscaling if eks is not None else None
+    trigger_authentication = kubernetes.platform.trigger_authentication
+    if scaling is None or scaling.response_time_p95_seconds is None or trigger_authentication is None:
+        return None
+    load_balancer = request_path.load_balancer
+    if load_balancer is None or config.load_balancer is None:
+        return None  # unreachable: the config refuses EKS without scaleplan:load_balancer
+    weights = forward_weights(
+        config.load_balancer.weights,
+        backend_shares(
+            auto_scaling_group=config.compute.auto_scaling_group is not None,
+            node_pools=bool(config.compute.node_pools),
+            weights=config.load_balancer.backend_weights,
+        ),
+    )
+    return ApplicationScaling(
+        "app-scaling",
+        ApplicationScalingArgs(
+            autoscaling=scaling,
+            namespace=kubernetes.platform.application_namespace,
+            region=config.environment.region,
+            load_balancer_arn_suffix=load_balancer.arn_suffix,
+            target_group_arn_suffixes=load_balancer.target_group_arn_suffixes[TargetType.IP],
+            live_slots=[
+                slot for (target_type, slot), weight in weights.items() if target_type is TargetType.IP and weight > 0
+            ],
+            trigger_authentication=trigger_authentication,
+            after=kubernetes.platform.scaling_dependencies,
+        ),
+        opts=pulumi.ResourceOptions(providers=[kubernetes.provider]),
+    )
+
+
 def _build_request_path(
     config: PhaseConfig,
     *,
@@ -725,9 +764,13 @@ def _build_request_path(
             ),
             opts=on_aws,
         )
-    return RequestPath(
+    request_path = RequestPath(
         security_groups=security_groups, load_balancer=load_balancer, auto_scaling=auto_scaling, tunnel=tunnel
     )
+    if kubernetes is not None:
+        # Latency triggers name the slots' target groups: after the load balancer.
+        _build_application_scaling(config, kubernetes=kubernetes, request_path=request_path)
+    return request_path
 
 
 def _build_tunnel(

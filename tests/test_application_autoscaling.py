@@ -1,9 +1,11 @@
-"""The application's pod autoscaler (issue 12): one autoscaling/v2 HorizontalPodAutoscaler per
-slot's Deployment on CPU, in every EKS phase, sized so that the node pools can follow it and it
-can reach the peak; refused otherwise."""
+"""The application's pod autoscaler (issue 12): per slot's Deployment, a KEDA ScaledObject on
+CPU and p95 latency where the phase sets a latency trigger (every EKS phase file), else one
+autoscaling/v2 HorizontalPodAutoscaler on CPU; sized so that the node pools can follow it and it
+can reach the peak; refused otherwise. KEDA's own checks: tests/test_keda.py."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +16,12 @@ import yaml
 
 from infra.capacity import demand
 from infra.config.eks import ApplicationAutoscaling
+from infra.config.loader import parse_phase_config
+from infra.plan.capture import ProgramRun, run_program
 from infra.platform.autoscaling import APPLICATION_SHARE, autoscaling_problems, pod_ceiling, pods_for_peak
+from infra.stack import build_phase
 from tests.conftest import PHASES, built_phase, phase_config
-from tests.test_config_rejections import changed, rejection
+from tests.test_config_rejections import DELETE, changed, rejection
 
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 EKS_PHASES = [phase for phase in PHASES if phase_config(phase).eks is not None]
@@ -34,8 +39,20 @@ def settings(**overrides: Any) -> ApplicationAutoscaling:
     return ApplicationAutoscaling.model_validate(values, strict=False)
 
 
-def app_hpas(phase: str) -> dict[str, Any]:
-    return {r.name: r for r in built_phase(phase).of_type(HPA) if r.name.startswith("platform-app-")}
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+
+
+@functools.cache
+def growth_without_latency_trigger() -> ProgramRun:
+    """Growth with ``response_time_p95_seconds`` removed: the plain CPU HPA path."""
+    config = parse_phase_config(
+        changed("eks.application.autoscaling.response_time_p95_seconds", DELETE), "Pulumi.growth.yaml"
+    )
+    return run_program(lambda: build_phase(config), project="scaleplan", stack="growth")
+
+
+def app_hpas(run: ProgramRun) -> dict[str, Any]:
+    return {r.name: r for r in run.of_type(HPA) if r.name.startswith("platform-app-")}
 
 
 def test_sizing_counts_pods_by_their_cpu_request() -> None:
@@ -64,12 +81,46 @@ def test_fewer_pods_than_the_peak_needs_is_a_problem() -> None:
 
 
 @pytest.mark.parametrize("phase", EKS_PHASES)
-def test_every_eks_phase_autoscales_each_slot_on_cpu_within_what_the_pools_hold(phase: str) -> None:
+def test_every_eks_phase_scales_each_slot_on_cpu_and_latency_within_what_the_pools_hold(phase: str) -> None:
     config = phase_config(phase)
     assert config.eks is not None
     autoscaling = config.eks.application.autoscaling
     assert autoscaling is not None
-    hpas = app_hpas(phase)
+    run = built_phase(phase)
+    # KEDA owns the one HPA per Deployment: no plain HPA beside a ScaledObject.
+    assert app_hpas(run) == {}
+    scaled = {r.name: r for r in run.of_type(SCALED_OBJECT)}
+    assert set(scaled) == {f"app-scaling-{slot.value}" for slot in autoscaling.deployments}
+    for slot, deployment in autoscaling.deployments.items():
+        resource = scaled[f"app-scaling-{slot.value}"]
+        spec = resource.inputs["spec"]
+        assert resource.inputs["metadata"]["namespace"] == config.eks.application.namespace
+        assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment}
+        assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (
+            autoscaling.min_replicas,
+            autoscaling.max_replicas,
+        )
+        cpu, latency = spec["triggers"]
+        # seed 000: scale out at CPU > 70% or p95 > 500 ms
+        assert cpu == {"type": "cpu", "name": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}}
+        assert latency["type"] == "aws-cloudwatch"
+        assert latency["metadata"]["targetMetricValue"] == "0.5"
+        behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+        assert behavior["scaleDown"]["stabilizationWindowSeconds"] == autoscaling.scale_in_stabilization_seconds
+        assert resource.provider.split("::")[-2] == "k8s"
+    # The node pools can hold the most pods, and the most pods serve the peak.
+    assert autoscaling.max_replicas <= pod_ceiling(autoscaling, config.compute.max_application_vcpus())
+    assert autoscaling.max_replicas >= pods_for_peak(autoscaling, demand(config.capacity).required_vcpus)
+
+
+def test_without_a_latency_trigger_each_slot_gets_a_plain_cpu_hpa() -> None:
+    config = phase_config("growth")
+    assert config.eks is not None
+    autoscaling = config.eks.application.autoscaling
+    assert autoscaling is not None
+    run = growth_without_latency_trigger()
+    assert run.of_type(SCALED_OBJECT) == []
+    hpas = app_hpas(run)
     assert set(hpas) == {f"platform-app-{slot.value}-hpa" for slot in autoscaling.deployments}
     for slot, deployment in autoscaling.deployments.items():
         hpa = hpas[f"platform-app-{slot.value}-hpa"]
@@ -77,7 +128,6 @@ def test_every_eks_phase_autoscales_each_slot_on_cpu_within_what_the_pools_hold(
         assert hpa.inputs["metadata"]["namespace"] == config.eks.application.namespace
         assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment}
         assert (spec["minReplicas"], spec["maxReplicas"]) == (autoscaling.min_replicas, autoscaling.max_replicas)
-        # seed 000: scale out at CPU > 70%
         assert spec["metrics"] == [
             {
                 "type": "Resource",
@@ -87,14 +137,13 @@ def test_every_eks_phase_autoscales_each_slot_on_cpu_within_what_the_pools_hold(
         assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == autoscaling.scale_in_stabilization_seconds
         assert hpa.provider.split("::")[-2] == "k8s"
         assert any(dep.endswith("platform-metrics-server") for dep in hpa.dependencies)
-    # The node pools can hold the most pods, and the most pods serve the peak.
-    assert autoscaling.max_replicas <= pod_ceiling(autoscaling, config.compute.max_application_vcpus())
-    assert autoscaling.max_replicas >= pods_for_peak(autoscaling, demand(config.capacity).required_vcpus)
 
 
 def test_hpas_pass_kubernetes_validate_strict(tmp_path: Path) -> None:
     files = []
-    for name, resource in app_hpas("growth").items():
+    hpas = app_hpas(growth_without_latency_trigger())
+    assert hpas
+    for name, resource in hpas.items():
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(dict(resource.inputs), sort_keys=False))
         files.append(str(path))

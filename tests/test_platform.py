@@ -31,18 +31,20 @@ def role_arn(run: ProgramRun, name: str) -> str:
 def test_platform_has_exactly_its_children(eks_phase: str) -> None:
     found = platform_children(built_phase(eks_phase))
     assert Counter(r.type for r in found) == {
-        RELEASE: 3,
+        RELEASE: 4,
         "kubernetes:core/v1:Namespace": 1,
         "kubernetes:core/v1:ServiceAccount": 1,
-        "aws:iam/role:Role": 3,
-        "aws:iam/rolePolicy:RolePolicy": 3,
-        # one pod autoscaler per slot of the application (blue, green)
-        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": 2,
+        "aws:iam/role:Role": 4,
+        "aws:iam/rolePolicy:RolePolicy": 4,
+        # The application scales on latency too: KEDA (with its identity) owns its pod
+        # autoscalers (ScaledObjects, infra/platform/scaling.py), so no plain HPA here.
+        "kubernetes:keda.sh/v1alpha1:TriggerAuthentication": 1,
     }
     assert {r.name for r in found if r.type == RELEASE} == {
         "platform-cluster-autoscaler",
         "platform-metrics-server",
         "platform-aws-load-balancer-controller",
+        "platform-keda",
     }
 
 
@@ -86,6 +88,7 @@ def test_charts_are_pinned_from_the_phase_file(eks_phase: str) -> None:
         "cluster-autoscaler": eks.charts.cluster_autoscaler.chart,
         "metrics-server": eks.charts.metrics_server,
         "aws-load-balancer-controller": eks.charts.aws_load_balancer_controller,
+        "keda": eks.charts.keda,
     }
     for release in [r for r in platform_children(run) if r.type == RELEASE]:
         chart = charts[release.inputs["chart"]]

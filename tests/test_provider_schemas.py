@@ -30,7 +30,7 @@ from infra.provider_schemas.replacement import (
 )
 from tests.conftest import PHASES, built_phase
 
-CUSTOM_RESOURCE_GROUPS = ("cert-manager.io", "elbv2.k8s.aws", "external-secrets.io")
+CUSTOM_RESOURCE_GROUPS = ("cert-manager.io", "elbv2.k8s.aws", "external-secrets.io", "keda.sh")
 """CRD kinds: kubernetes-validate has no schema for them (see docs/provider-schemas.md)."""
 
 

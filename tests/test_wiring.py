@@ -204,6 +204,7 @@ CRD_CHARTS = {
     "external-secrets.io": "external-secrets",
     "cert-manager.io": "cert-manager",
     "elbv2.k8s.aws": "aws-load-balancer-controller",
+    "keda.sh": "keda",
 }
 """API group -> the Helm chart whose release installs that group's CRDs."""
 

@@ -21,6 +21,7 @@ _HERE = Path(__file__).parent
 EKS_VERSIONS_FILE = "infra/catalog/eks_versions.yaml"
 RDS_POSTGRESQL_VERSIONS_FILE = "infra/catalog/rds_postgresql_versions.yaml"
 ELASTICACHE_ENGINE_VERSIONS_FILE = "infra/catalog/elasticache_engine_versions.yaml"
+KEDA_CHARTS_FILE = "infra/catalog/keda_charts.yaml"
 
 EKS_ADDONS = ("vpc_cni", "coredns", "kube_proxy", "aws_ebs_csi_driver")
 """The EKS-managed add-ons the cluster installs, as ``scaleplan:eks.addons`` names them."""
@@ -127,6 +128,32 @@ def elasticache_engine_versions() -> dict[tuple[str, str], CacheEngineVersion]:
                 node_types=frozenset(_strings(spec["node_types"])) if "node_types" in spec else node_types,
             )
     return catalog
+
+
+@dataclass(frozen=True)
+class KedaChart:
+    """One KEDA Helm chart version and the Kubernetes minors it is built for."""
+
+    version: str
+    app_version: str
+    kubernetes: tuple[str, ...]
+    crd_schemas: str
+    """Repository path of the ScaledObject/TriggerAuthentication schemas of this chart's CRDs."""
+
+
+@functools.cache
+def keda_charts() -> dict[str, KedaChart]:
+    """KEDA chart versions by version (``"2.20.2"``), from infra/catalog/keda_charts.yaml."""
+    data = load_file(_HERE / "keda_charts.yaml")
+    return {
+        str(version): KedaChart(
+            version=str(version),
+            app_version=str(spec["app_version"]),
+            kubernetes=_strings(spec["kubernetes"]),
+            crd_schemas=str(spec["crd_schemas"]),
+        )
+        for version, spec in data["charts"].items()
+    }
 
 
 def listed(values: tuple[str, ...] | frozenset[str] | list[str]) -> str:

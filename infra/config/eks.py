@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from infra.catalog.versions import EKS_ADDONS, EKS_VERSIONS_FILE, eks_versions, listed
+from infra.catalog.versions import EKS_ADDONS, EKS_VERSIONS_FILE, KEDA_CHARTS_FILE, eks_versions, keda_charts, listed
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.load_balancer import Slot
@@ -68,10 +68,16 @@ class ClusterAutoscalerConfig(ConfigModel):
     """Cooldown after a scale-out before any scale-in (seed: 180 s)."""
 
 
+KEDA_REPOSITORY = "https://kedacore.github.io/charts"
+
+
 class PlatformCharts(ConfigModel):
     cluster_autoscaler: ClusterAutoscalerConfig
     metrics_server: HelmChart
     aws_load_balancer_controller: HelmChart
+    keda: HelmChart | None = None
+    """KEDA (kedacore/charts ``keda``): needed by a latency trigger of the application's
+    autoscaling; a version infra/catalog/keda_charts.yaml lists for the Kubernetes version."""
 
 
 class ApplicationAutoscaling(ConfigModel):
@@ -91,6 +97,10 @@ class ApplicationAutoscaling(ConfigModel):
     measured against it, and the sizing checks count pods by it."""
     scale_in_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
     """Scale in only to the highest recommendation of this window (no flapping after a spike)."""
+    response_time_p95_seconds: Annotated[float, Field(gt=0, le=60)] | None = None
+    """Also scale out while the slot's target group p95 ``TargetResponseTime`` is above this
+    (seed 000: out at p95 > 500 ms). Set, KEDA (``charts.keda``) owns each slot's pod autoscaler
+    through a ScaledObject with a CPU and an aws-cloudwatch trigger; unset, a plain CPU HPA."""
 
     @model_validator(mode="after")
     def _ordered(self) -> ApplicationAutoscaling:
@@ -190,6 +200,31 @@ class EksConfig(ConfigModel):
                 "control_plane_log_retention_days",
                 f"must be a CloudWatch Logs retention period, one of {', '.join(map(str, LOG_RETENTION_DAYS))} "
                 f"(got {self.control_plane_log_retention_days})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _latency_trigger_has_keda(self) -> EksConfig:
+        scaling = self.application.autoscaling
+        keda = self.charts.keda
+        if scaling is not None and scaling.response_time_p95_seconds is not None and keda is None:
+            raise field_error(
+                "charts.keda",
+                "is required by application.autoscaling.response_time_p95_seconds: only KEDA evaluates "
+                f"the CloudWatch latency trigger; add {{repository: {KEDA_REPOSITORY}, version: ...}} "
+                "or drop the latency trigger (got none)",
+            )
+        if keda is None:
+            return self
+        if keda.repository.rstrip("/") != KEDA_REPOSITORY:
+            raise field_error("charts.keda.repository", f"must be {KEDA_REPOSITORY} (got {keda.repository})")
+        chart = keda_charts().get(keda.version)
+        allowed = tuple(v for v, c in keda_charts().items() if self.kubernetes_version in c.kubernetes)
+        if chart is None or self.kubernetes_version not in chart.kubernetes:
+            raise field_error(
+                "charts.keda.version",
+                f"is not a KEDA chart {KEDA_CHARTS_FILE} lists for Kubernetes {self.kubernetes_version}; "
+                f"allowed: {listed(allowed)} (got {keda.version})",
             )
         return self
 

@@ -472,6 +472,35 @@ def _price_log_group(r: PricedResource, ctx: _Context) -> list[CostLine]:
     ]
 
 
+KEDA_PAUSED = "autoscaling.keda.sh/paused"
+KEDA_DEFAULT_POLLING_SECONDS = 30
+"""KEDA's default ``pollingInterval`` (kedacore/keda ScaledObject spec)."""
+
+
+def _price_scaled_object(r: PricedResource, ctx: _Context) -> list[CostLine]:
+    """A KEDA ScaledObject's aws-cloudwatch triggers call GetMetricData once per polling
+    interval each (``useCachedMetrics``: the HPA reads the cached value); a paused one polls
+    nothing. Its pods (KEDA's operator) run on priced nodes."""
+    annotations = (r.inputs.get("metadata") or {}).get("annotations") or {}
+    if str(annotations.get(KEDA_PAUSED, "")).lower() == "true":
+        return []
+    spec = r.inputs.get("spec") or {}
+    triggers = [t for t in spec.get("triggers") or [] if t.get("type") == "aws-cloudwatch"]
+    if not triggers:
+        return []
+    interval = _num(spec.get("pollingInterval"), KEDA_DEFAULT_POLLING_SECONDS)
+    requests = len(triggers) * ctx.catalog.hours * 3600 / interval
+    return [
+        _line(
+            r,
+            f"KEDA CloudWatch reads, {len(triggers)} metric(s) every {interval:g} s",
+            requests / 1000,
+            "1,000 metrics requested",
+            ctx.catalog.rate("cloudwatch", "get_metric_data_per_1k_metrics"),
+        )
+    ]
+
+
 def _alarm_metrics(inputs: Mapping[str, Any]) -> float:
     queries = inputs.get("metricQueries") or []
     if queries:
@@ -735,6 +764,7 @@ PRICERS: Mapping[str, Pricer] = {
     "kubernetes:core/v1:PersistentVolumeClaim": _price_k8s_claim,
     "kubernetes:apps/v1:StatefulSet": _price_stateful_set,
     "kubernetes:cert-manager.io/v1:Issuer": _price_cert_issuer,
+    "kubernetes:keda.sh/v1alpha1:ScaledObject": _price_scaled_object,
     "kubernetes:cert-manager.io/v1:ClusterIssuer": _price_cert_issuer,
 }
 

@@ -14,12 +14,21 @@ import pulumi_kubernetes as k8s
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import EksConfig, HelmChart
 from infra.platform.autoscaling import hpa_spec
-from infra.platform.policies import application_policy, aws_load_balancer_controller_policy, cluster_autoscaler_policy
+from infra.platform.policies import (
+    application_policy,
+    aws_load_balancer_controller_policy,
+    cluster_autoscaler_policy,
+    keda_operator_policy,
+)
 
 SYSTEM_NAMESPACE = "kube-system"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
 LOAD_BALANCER_CONTROLLER_SA = "aws-load-balancer-controller"
+KEDA_OPERATOR_SA = "keda-operator"
+TRIGGER_AUTHENTICATION = "aws-keda-operator"
+"""TriggerAuthentication in the application namespace: aws-cloudwatch triggers read CloudWatch
+with the KEDA operator's own IRSA role (``podIdentity`` provider ``aws``, owner ``keda``)."""
 RESTRICTED_POD_SECURITY = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
@@ -52,6 +61,15 @@ def autoscaler_values(cluster_name: str, region: str, role_arn: pulumi.Input[str
             "scale-down-utilization-threshold": autoscaler.scale_down_utilization_threshold_percent / 100,
             "scale-down-delay-after-add": f"{autoscaler.scale_down_delay_after_add_seconds}s",
         },
+    }
+
+
+def keda_values(role_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """Helm values of KEDA: the operator's service account carries its IRSA role, which the
+    aws-cloudwatch triggers use (``podIdentity.aws.irsa``, kedacore/charts keda/values.yaml)."""
+    return {
+        "serviceAccount": {"operator": {"create": True, "name": KEDA_OPERATOR_SA}},
+        "podIdentity": {"aws": {"irsa": {"enabled": True, "roleArn": role_arn}}},
     }
 
 
@@ -105,6 +123,10 @@ class Platform(pulumi.ComponentResource):
     """Service account the application's pods run as."""
     application_role_arn: pulumi.Output[str]
     """IRSA role of that service account."""
+    keda: k8s.helm.v3.Release | None
+    """KEDA's release when the application scales on latency: ScaledObjects wait for it (its CRDs)."""
+    trigger_authentication: str | None
+    """Name of the TriggerAuthentication (in the application namespace) the latency triggers use."""
     load_balancer_controller: k8s.helm.v3.Release
     """The AWS Load Balancer Controller's release, awaited until its pods are ready. Its
     mutating webhook fails closed on every Service (and on TargetGroupBindings), so anything
@@ -201,7 +223,40 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        if app.autoscaling is not None:
+        self.keda = None
+        self.trigger_authentication = None
+        self._trigger_authentication_resource: pulumi.Resource | None = None
+        if cfg.charts.keda is not None:
+            keda_role = args.oidc.service_account_role(
+                f"{name}-keda-operator",
+                ServiceAccountRoleArgs(
+                    environment=args.environment,
+                    namespace=SYSTEM_NAMESPACE,
+                    service_account=KEDA_OPERATOR_SA,
+                    policy_json=keda_operator_policy(),
+                    tags=args.tags,
+                ),
+                parent=self,
+            )
+            self.keda = self._release(
+                f"{name}-keda", "keda", cfg.charts.keda, keda_values(keda_role.arn), after=after_controller
+            )
+            auth = k8s.apiextensions.CustomResource(
+                f"{name}-keda-trigger-authentication",
+                api_version="keda.sh/v1alpha1",
+                kind="TriggerAuthentication",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=TRIGGER_AUTHENTICATION,
+                    namespace=namespace.metadata.name,
+                    labels={"app.kubernetes.io/managed-by": "pulumi"},
+                ),
+                spec={"podIdentity": {"provider": "aws", "identityOwner": "keda"}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.keda]),
+            )
+            self.trigger_authentication = TRIGGER_AUTHENTICATION
+            self._trigger_authentication_resource = auth
+        latency_scaling = app.autoscaling is not None and app.autoscaling.response_time_p95_seconds is not None
+        if app.autoscaling is not None and not latency_scaling:
             # One pod autoscaler per slot; it reads CPU from metrics-server, and a slot's
             # Deployment at 0 replicas (the idle colour) is left alone by Kubernetes.
             for slot, deployment in sorted(app.autoscaling.deployments.items()):
@@ -225,6 +280,11 @@ class Platform(pulumi.ComponentResource):
                 "application_role_arn": self.application_role_arn,
             }
         )
+
+    @property
+    def scaling_dependencies(self) -> list[pulumi.Resource]:
+        """What a ScaledObject waits for: KEDA's release (CRDs, webhook) and the TriggerAuthentication."""
+        return [r for r in (self.keda, self._trigger_authentication_resource) if r is not None]
 
     def _release(
         self,

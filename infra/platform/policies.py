@@ -55,6 +55,18 @@ def cluster_autoscaler_policy(cluster_name: str, region: str, account_id: str) -
     )
 
 
+def keda_operator_policy() -> str:
+    """KEDA's operator reads the CloudWatch metric its aws-cloudwatch triggers name, nothing else.
+
+    ``cloudwatch:GetMetricData`` is the only call the aws-cloudwatch scaler makes (kedacore/keda
+    pkg/scalers/aws_cloudwatch_scaler.go); it has no resource-level permissions or condition
+    keys (Service Authorization Reference, Amazon CloudWatch), so its resource is ``*``.
+    """
+    return _document(
+        [{"Sid": "ReadScalingMetrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"}]
+    )
+
+
 _LBC_TAG = "elbv2.k8s.aws/cluster"
 """The tag the AWS Load Balancer Controller puts on everything it creates."""
 

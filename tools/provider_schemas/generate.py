@@ -139,6 +139,8 @@ KUBERNETES_TYPES: dict[str, tuple[str, str, str]] = {
     "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": ("elbv2.k8s.aws", "v1beta1", "TargetGroupBinding"),
     "kubernetes:external-secrets.io/v1:ExternalSecret": ("external-secrets.io", "v1", "ExternalSecret"),
     "kubernetes:external-secrets.io/v1:SecretStore": ("external-secrets.io", "v1", "SecretStore"),
+    "kubernetes:keda.sh/v1alpha1:ScaledObject": ("keda.sh", "v1alpha1", "ScaledObject"),
+    "kubernetes:keda.sh/v1alpha1:TriggerAuthentication": ("keda.sh", "v1alpha1", "TriggerAuthentication"),
 }
 
 UNRESOLVED: list[str] = []
