@@ -182,6 +182,7 @@ _EVERYWHERE = {
     ("aws_backup_gb_month", "rds_snapshot"),
     ("cloudwatch", "alarm_standard_month"),
     ("cloudwatch", "dashboard_month"),
+    ("cloudwatch", "get_metric_data_per_1k_metrics"),
     ("ebs_gb_month", "gp3"),
     ("eks_cluster_hour", "standard"),
     ("elb", "alb_hour"),

@@ -204,31 +204,6 @@ class EksConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _latency_trigger_has_keda(self) -> EksConfig:
-        scaling = self.application.autoscaling
-        keda = self.charts.keda
-        if scaling is not None and scaling.response_time_p95_seconds is not None and keda is None:
-            raise field_error(
-                "charts.keda",
-                "is required by application.autoscaling.response_time_p95_seconds: only KEDA evaluates "
-                f"the CloudWatch latency trigger; add {{repository: {KEDA_REPOSITORY}, version: ...}} "
-                "or drop the latency trigger (got none)",
-            )
-        if keda is None:
-            return self
-        if keda.repository.rstrip("/") != KEDA_REPOSITORY:
-            raise field_error("charts.keda.repository", f"must be {KEDA_REPOSITORY} (got {keda.repository})")
-        chart = keda_charts().get(keda.version)
-        allowed = tuple(v for v, c in keda_charts().items() if self.kubernetes_version in c.kubernetes)
-        if chart is None or self.kubernetes_version not in chart.kubernetes:
-            raise field_error(
-                "charts.keda.version",
-                f"is not a KEDA chart {KEDA_CHARTS_FILE} lists for Kubernetes {self.kubernetes_version}; "
-                f"allowed: {listed(allowed)} (got {keda.version})",
-            )
-        return self
-
-    @model_validator(mode="after")
     def _pins_are_in_the_catalog(self) -> EksConfig:
         # Every pin must be one the dated catalog lists for this Kubernetes version: an add-on
         # build AWS does not publish for it fails `pulumi up` after the cluster's ~15 minutes,
@@ -262,5 +237,30 @@ class EksConfig(ConfigModel):
                 "charts.cluster_autoscaler.chart.version",
                 f"must be a cluster-autoscaler chart whose appVersion is {version.version}.x; allowed: "
                 f"{listed(version.autoscaler_chart_versions)} (got {autoscaler.chart.version})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _latency_trigger_has_keda(self) -> EksConfig:
+        scaling = self.application.autoscaling
+        keda = self.charts.keda
+        if scaling is not None and scaling.response_time_p95_seconds is not None and keda is None:
+            raise field_error(
+                "charts.keda",
+                "is required by application.autoscaling.response_time_p95_seconds: only KEDA evaluates "
+                f"the CloudWatch latency trigger; add {{repository: {KEDA_REPOSITORY}, version: ...}} "
+                "or drop the latency trigger (got none)",
+            )
+        if keda is None:
+            return self
+        if keda.repository.rstrip("/") != KEDA_REPOSITORY:
+            raise field_error("charts.keda.repository", f"must be {KEDA_REPOSITORY} (got {keda.repository})")
+        chart = keda_charts().get(keda.version)
+        allowed = tuple(v for v, c in keda_charts().items() if self.kubernetes_version in c.kubernetes)
+        if chart is None or self.kubernetes_version not in chart.kubernetes:
+            raise field_error(
+                "charts.keda.version",
+                f"is not a KEDA chart {KEDA_CHARTS_FILE} lists for Kubernetes {self.kubernetes_version}; "
+                f"allowed: {listed(allowed)} (got {keda.version})",
             )
         return self
