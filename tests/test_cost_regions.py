@@ -176,37 +176,41 @@ def test_every_ec2_type_is_priced_in_every_listed_region() -> None:
     assert catalog.for_region("eu-central-1").rate("ec2_on_demand_hour", "r7g.large").value == 0.1292
 
 
-# What a growth copy needs that each region does not price: services with no per-region source
-# found (docs/cost.md, Regions). Every instance, node and DB class is priced in all four.
-_EVERYWHERE = {
-    ("aws_backup_gb_month", "rds_snapshot"),
-    ("cloudwatch", "alarm_standard_month"),
-    ("cloudwatch", "dashboard_month"),
+# What each root phase needs that each region does not price: services with no per-region
+# source found (docs/cost.md, Regions, "What remains"). Every instance, node and DB class is
+# priced in all four regions; these are the rest, one family per line.
+_UNSOURCED_EVERYWHERE = {
+    ("aws_backup_gb_month", "rds_snapshot"),  # AWS Backup storage
+    ("cloudwatch", "alarm_standard_month"),  # CloudWatch alarms
+    ("cloudwatch", "dashboard_month"),  # CloudWatch dashboards
+    ("ebs_gb_month", "gp3"),  # EBS gp3
+    ("elb", "alb_hour"),  # ALB hour
+    ("elb", "alb_lcu_hour"),  # ALB LCU
+    ("rds_storage_gb_month_single_az", "gp3"),  # RDS storage
+    ("secrets_manager", "secret_month"),  # Secrets Manager secret
+    ("storage_gb_month", "s3_standard"),  # S3 storage
+    ("vpc", "nat_gateway_gb"),  # NAT gateway GB
+    ("vpc", "nat_gateway_hour"),  # NAT gateway hour
+}
+# The cluster, its VPC interface endpoints and KEDA's GetMetricData reads: every phase but
+# foundation (which runs its application on an Auto Scaling group) creates them.
+_UNSOURCED_WITH_THE_CLUSTER = {
     ("cloudwatch", "get_metric_data_per_1k_metrics"),
-    ("ebs_gb_month", "gp3"),
     ("eks_cluster_hour", "standard"),
-    ("elb", "alb_hour"),
-    ("elb", "alb_lcu_hour"),
-    ("rds_storage_gb_month_single_az", "gp3"),
-    ("secrets_manager", "secret_month"),
-    ("storage_gb_month", "s3_standard"),
     ("vpc", "interface_endpoint_az_hour"),
     ("vpc", "interface_endpoint_gb"),
-    ("vpc", "nat_gateway_gb"),
-    ("vpc", "nat_gateway_hour"),
 }
-GROWTH_GAPS = {
+# Priced in some listed regions from a per-region source, not in these.
+_UNSOURCED_HERE = {
     "us-east-1": set(),
-    "us-west-2": _EVERYWHERE
-    | {
+    "us-west-2": {
         ("cloudwatch", "logs_ingestion_gb"),
         ("cloudwatch", "logs_storage_gb_month"),
         ("ec2_public_ipv4_hour", "ipv4"),
         ("rds_extra", "backup_storage_gb_month_beyond_free"),
     },
-    "eu-west-1": _EVERYWHERE | {("ec2_public_ipv4_hour", "ipv4")},
-    "eu-central-1": _EVERYWHERE
-    | {
+    "eu-west-1": {("ec2_public_ipv4_hour", "ipv4")},
+    "eu-central-1": {
         ("cloudwatch", "logs_ingestion_gb"),
         ("cloudwatch", "logs_storage_gb_month"),
         ("rds_extra", "backup_storage_gb_month_beyond_free"),
@@ -214,16 +218,45 @@ GROWTH_GAPS = {
 }
 
 
-def test_a_growth_copy_in_each_region_lacks_exactly_the_documented_items() -> None:
-    # One build, priced under four regions (docs/cost.md lists the same gaps).
-    config = phase_config("growth")
-    resources = from_captured(built_phase("growth").resources)
+def _gaps(region: str, *, cluster: bool) -> set[tuple[str, str]]:
+    if region == "us-east-1":
+        return set()
+    return _UNSOURCED_EVERYWHERE | (_UNSOURCED_WITH_THE_CLUSTER if cluster else set()) | _UNSOURCED_HERE[region]
+
+
+PHASE_GAPS = {
+    phase: {region: _gaps(region, cluster=phase != "foundation") for region in REGIONS}
+    for phase in ("foundation", "growth", "scale", "optimize")
+}
+GROWTH_GAPS = PHASE_GAPS["growth"]
+
+
+@pytest.mark.parametrize("phase", sorted(PHASE_GAPS))
+def test_each_root_phase_in_each_region_lacks_exactly_the_documented_items(phase: str) -> None:
+    # One build per root stack file, priced under four regions (docs/cost.md lists the same
+    # gaps): a figure added under `regions:` must shrink this list, and a figure removed, or a
+    # phase that starts to use an unpriced item, must grow it.
+    config = phase_config(phase)
+    resources = from_captured(built_phase(phase).resources)
     for region in REGIONS:
-        assert set(regional_gaps(resources, config.usage, region)) == GROWTH_GAPS[region], region
+        assert set(regional_gaps(resources, config.usage, region)) == PHASE_GAPS[phase][region], (phase, region)
     # The home region prices all of it, with the figures an estimate without a region uses.
     assert (
         estimate(resources, config.usage, region="us-east-1").total_usd == estimate(resources, config.usage).total_usd
     )
+
+
+def test_no_listed_region_prices_an_item_the_gap_list_calls_unsourced() -> None:
+    # The pinned gaps are read off the catalog itself: an unsourced item never sits under
+    # `regions:` (so it cannot have been filled from us-east-1's figure by mistake) ...
+    catalog = price_catalog()
+    for region in ("us-west-2", "eu-west-1", "eu-central-1"):
+        listed = {(section, item) for section, items in catalog.regions[region].items() for item in items}
+        unsourced = _UNSOURCED_EVERYWHERE | _UNSOURCED_WITH_THE_CLUSTER | _UNSOURCED_HERE[region]
+        assert not listed & unsourced, region
+    # ... and every one of them is priced at home, so the estimate there stays whole.
+    for section, item in _UNSOURCED_EVERYWHERE | _UNSOURCED_WITH_THE_CLUSTER:
+        assert catalog.rate(section, item).value > 0, (section, item)
 
 
 def _classes(node: Any, found: dict[str, set[str]]) -> dict[str, set[str]]:
