@@ -12,7 +12,7 @@ from infra.cost.catalog import PriceCatalog, UnknownPriceError, UnknownRegionErr
 from infra.cost.estimate import estimate, from_captured, regional_gaps
 from infra.cost.policy_config import BUDGET, cost_policy_config
 from infra.cost.section import cost_section
-from tests.conftest import built_phase, phase_config
+from tests.conftest import ROOT, built_phase, phase_config
 
 
 def _rate(value: float) -> dict[str, Any]:
@@ -177,7 +177,7 @@ def test_every_ec2_type_is_priced_in_every_listed_region() -> None:
 
 
 # What each root phase needs that each region does not price: services with no per-region
-# source found (docs/cost.md, Regions, "What remains"). Every instance, node and DB class is
+# source found (docs/cost.md, Regions, "Not done"). Every instance, node and DB class is
 # priced in all four regions; these are the rest, one family per line.
 _UNSOURCED_EVERYWHERE = {
     ("aws_backup_gb_month", "rds_snapshot"),  # AWS Backup storage
@@ -244,6 +244,22 @@ def test_each_root_phase_in_each_region_lacks_exactly_the_documented_items(phase
     assert (
         estimate(resources, config.usage, region="us-east-1").total_usd == estimate(resources, config.usage).total_usd
     )
+
+
+def test_the_docs_count_the_same_gaps_per_phase_and_region() -> None:
+    # docs/cost.md's table of what each phase lacks is read back, so it cannot drift from the
+    # pinned lists (which the test above reads off the catalog).
+    text = (ROOT / "docs" / "cost.md").read_text(encoding="utf-8")
+    rows = {
+        label: [int(count) for count in counts.split("|")]
+        for label, counts in re.findall(r"^\| (foundation|growth, scale, optimize) [^|]*\|([\d |]+)\|$", text, re.M)
+    }
+    # The EKS phases share one row because they lack the same items.
+    assert PHASE_GAPS["growth"] == PHASE_GAPS["scale"] == PHASE_GAPS["optimize"]
+    assert rows == {
+        "foundation": [len(PHASE_GAPS["foundation"][region]) for region in REGIONS],
+        "growth, scale, optimize": [len(PHASE_GAPS["growth"][region]) for region in REGIONS],
+    }
 
 
 def test_no_listed_region_prices_an_item_the_gap_list_calls_unsourced() -> None:
