@@ -64,12 +64,39 @@ def demand(capacity: CapacityConfig) -> Demand:
     )
 
 
+HOURS_PER_MONTH = 730
+"""The cost catalog's month (infra/cost/prices.yaml ``hours_per_month``; a test keeps them equal)."""
+
+
+def average_vcpus(rate: float, rate_per_vcpu: float) -> float:
+    """vCPUs busy on average at ``rate``: no headroom, which is spare capacity kept for the peak
+    and never used on average (surplus credits are billed on the CPU actually used)."""
+    return round(rate / rate_per_vcpu, 9)
+
+
+def surplus_credit_vcpu_hours(average: float, baseline: float, hours: float = HOURS_PER_MONTH) -> float:
+    """vCPU-hours a month that a burstable server in unlimited mode uses above the credits it
+    earns: AWS bills them when the 24-hour average exceeds the baseline. Taken from the monthly
+    average, i.e. every day like the average day (a busier day costs more, a quieter one less)."""
+    return round(max(0.0, average - baseline) * hours, 6)
+
+
+def application_surplus_credit_vcpu_hours(capacity: CapacityConfig, desired_baseline_vcpus: float) -> float:
+    """The application's average load (peak / ``peak_to_average_ratio``) above the credit baseline
+    of its instances at their desired size."""
+    load = demand(capacity)
+    return surplus_credit_vcpu_hours(
+        average_vcpus(load.average_requests_per_second, capacity.requests_per_second_per_vcpu), desired_baseline_vcpus
+    )
+
+
 @dataclass(frozen=True)
 class CapacityCheck:
     required_vcpus: int
     available_vcpus: float
-    """Sustained vCPUs at maximum sizes: a burstable type counts at its CPU-credit baseline
-    (``InstanceType.sustained_vcpus``), every other type at its vCPUs."""
+    """vCPUs at maximum sizes that serve the peak: a burstable type counts at its CPU-credit
+    baseline (``InstanceType.sustained_vcpus``), or at its full vCPUs under ``burst_sizing:
+    unlimited``; every other type at its vCPUs."""
     demand_vcpus: float
     """``required_vcpus`` before rounding up: what ``available_vcpus`` must cover. A whole vCPU of
     demand is not rounded up for a fraction of one: two t4g.nano sustain 0.2 vCPUs, enough for a

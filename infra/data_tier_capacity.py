@@ -33,10 +33,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from infra.capacity import demand, demand_vcpus
+from infra.capacity import average_vcpus, demand, demand_vcpus, surplus_credit_vcpu_hours
 from infra.catalog import DataNodeClass
 from infra.config.cache import CacheConfig, MaxMemoryPolicy
-from infra.config.capacity import CapacityConfig
+from infra.config.capacity import BurstSizing, CapacityConfig
 from infra.config.database import DatabaseConfig
 from infra.config.pgbouncer import PgBouncerConfig
 from infra.config.sizing import DatabaseSizing
@@ -89,9 +89,14 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def _sustained(spec: DataNodeClass) -> str:
+def _sustained(spec: DataNodeClass, burst: BurstSizing = BurstSizing.BASELINE) -> str:
     if not spec.burstable:
         return f"{spec.vcpus}"
+    if burst is BurstSizing.UNLIMITED:
+        return (
+            f"{spec.vcpus} in unlimited mode (the daily average above its {spec.baseline_percent_per_vcpu:g}% "
+            "CPU-credit baseline is priced as surplus credits)"
+        )
     return f"{spec.sustained_vcpus:g} ({spec.vcpus} vCPUs at a {spec.baseline_percent_per_vcpu:g}% CPU-credit baseline)"
 
 
@@ -161,11 +166,11 @@ def database_requirements(
                 key="database.instance_class",
                 what=f"database {server} vCPUs",
                 needed=demand_vcpus(qps, headroom, sizing.queries_per_second_per_vcpu),
-                available=spec.sustained_vcpus,
+                available=database.peak_vcpus,
                 unit="vCPUs",
                 arithmetic=f"{source}{split} = {qps:.0f} queries/s x headroom {headroom:g} / "
                 f"{sizing.queries_per_second_per_vcpu:g} per vCPU; {database.instance_class} sustains "
-                + _sustained(spec),
+                + _sustained(spec, database.burst_sizing),
             )
         )
         requirements.append(
@@ -218,6 +223,26 @@ def database_requirements(
             )
         )
     return requirements
+
+
+def database_surplus_credit_vcpu_hours(capacity: CapacityConfig, database: DatabaseConfig) -> float:
+    """vCPU-hours a month the primary and replicas of a burstable class use above their CPU-credit
+    baseline at the plan's average load (peak / ``peak_to_average_ratio``, no headroom), summed
+    over the servers: what RDS bills as CPU credits (db.t4g classes always run unlimited). Zero
+    for a fixed-performance class; a Multi-AZ standby runs no queries."""
+    spec = database.instance
+    if not spec.burstable:
+        return 0.0
+    sizing = database.sizing
+    average_qps = demand(capacity).average_requests_per_second * sizing.queries_per_request
+    primary, replica = per_server_query_rates(average_qps, sizing.read_query_share, database.read_replica_count)
+    per_vcpu = sizing.queries_per_second_per_vcpu
+    total = surplus_credit_vcpu_hours(average_vcpus(primary, per_vcpu), spec.sustained_vcpus)
+    if replica is not None:
+        total += database.read_replica_count * surplus_credit_vcpu_hours(
+            average_vcpus(replica, per_vcpu), spec.sustained_vcpus
+        )
+    return round(total, 6)
 
 
 def cache_requirement(capacity: CapacityConfig, cache: CacheConfig) -> Requirement:

@@ -23,6 +23,7 @@ from infra.compute.asg import (
     user_data_script,
 )
 from infra.config import PhaseConfig
+from infra.config.capacity import BurstSizing
 from infra.config.compute import AutoScalingGroupConfig
 from infra.config.errors import PhaseConfigError
 from infra.config.load_balancer import Slot
@@ -500,3 +501,14 @@ def test_rejects_a_zero_latency_threshold() -> None:
     assert reject(asg_mode("foundation", scaling=scaling)) == [
         f"{KEY}.scaling.latency_p95_scale_out_seconds: must be > 0 (got 0)"
     ]
+
+
+def test_unlimited_burst_sizing_states_unlimited_credits_in_the_launch_template() -> None:
+    # The capacity check counts the full vCPUs only in this mode, so the template states it
+    # rather than trusting the account's default for the family.
+    group = foundation_asg().model_copy(update={"burst_sizing": BurstSizing.UNLIMITED})
+    assert build(group).one(TEMPLATE).inputs["creditSpecification"] == {"cpuCredits": "unlimited"}
+
+
+def test_baseline_burst_sizing_leaves_the_credit_specification_alone() -> None:
+    assert "creditSpecification" not in isolated().one(TEMPLATE).inputs

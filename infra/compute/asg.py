@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from infra.catalog import ec2_instance_type
 from infra.compute.launch_templates import encrypted_root_volume, imdsv2_only, instance_tags
+from infra.config.capacity import BurstSizing
 from infra.config.compute import AutoScalingGroupConfig, ScalingConfig, is_ecr_image
 from infra.config.load_balancer import Slot
 from infra.naming import Service, physical_name
@@ -428,6 +429,13 @@ class ApplicationAutoScaling(pulumi.ComponentResource):
                 ],
                 block_device_mappings=[encrypted_root_volume(cfg.root_volume_gib, args.volumes_kms_key_arn)],
                 monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+                # Stated, not left to the account's default for the family (which can be changed
+                # to standard), since the capacity check counts the full vCPUs only in this mode.
+                credit_specification=(
+                    aws.ec2.LaunchTemplateCreditSpecificationArgs(cpu_credits="unlimited")
+                    if cfg.burst_sizing is BurstSizing.UNLIMITED
+                    else None
+                ),
                 ebs_optimized="true",
                 user_data=_user_data_base64(script),
                 update_default_version=True,

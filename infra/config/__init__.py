@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from infra.capacity import check_capacity, demand
+from infra.capacity import application_surplus_credit_vcpu_hours, average_vcpus, check_capacity, demand
 from infra.catalog import ec2_instance_types
 from infra.config.base import ConfigModel
 from infra.config.budget import BudgetConfig
 from infra.config.cache import CacheConfig
-from infra.config.capacity import CapacityConfig
+from infra.config.capacity import BurstSizing, CapacityConfig
 from infra.config.compute import ComputeConfig
 from infra.config.database import DatabaseConfig
 from infra.config.edge import AlbIngress, EdgeConfig
@@ -32,6 +32,7 @@ from infra.data_tier_capacity import (
     Requirement,
     cache_requirement,
     database_requirements,
+    database_surplus_credit_vcpu_hours,
     pgbouncer_requirements,
 )
 from infra.naming import Service, physical_name
@@ -369,6 +370,57 @@ class PhaseConfig(ConfigModel):
                 f"with headroom {self.capacity.headroom_factor}: {check.demand_vcpus:g} vCPUs are needed, "
                 f"{check.shortfall_vcpus:g} short; raise max sizes or use larger instance types",
             )
+        return self
+
+    def surplus_credit_vcpu_hours(self) -> dict[str, float]:
+        """``scaleplan:usage`` key -> the surplus CPU credits (vCPU-hours a month) the capacity
+        model computes for the burstable servers in unlimited mode: the floor of the stated figure."""
+        group = self.compute.auto_scaling_group
+        ec2 = 0.0
+        if group is not None and group.burst_sizing is BurstSizing.UNLIMITED:
+            ec2 = application_surplus_credit_vcpu_hours(self.capacity, group.desired_baseline_vcpus())
+        return {
+            "ec2_surplus_credit_vcpu_hours_per_month": ec2,
+            "rds_surplus_credit_vcpu_hours_per_month": database_surplus_credit_vcpu_hours(self.capacity, self.database),
+        }
+
+    @model_validator(mode="after")
+    def _desired_size_carries_the_average(self) -> PhaseConfig:
+        """In unlimited mode the group is priced at its desired size plus surplus credits; that
+        holds only while the average load stays under the scale-out threshold of those instances
+        (above it the group grows, and the estimate would understate the bill)."""
+        group = self.compute.auto_scaling_group
+        if group is None or group.burst_sizing is not BurstSizing.UNLIMITED:
+            return self
+        load = demand(self.capacity)
+        average = average_vcpus(load.average_requests_per_second, self.capacity.requests_per_second_per_vcpu)
+        spec = ec2_instance_types()[group.instance_type]
+        threshold = group.scaling.cpu_scale_out_percent / 100
+        carried = group.desired_capacity * spec.vcpus * threshold
+        if round(average, 9) > round(carried, 9):
+            raise field_error(
+                "compute.auto_scaling_group.desired_capacity",
+                f"{group.desired_capacity} x {group.instance_type} ({spec.vcpus} vCPUs) under the "
+                f"{group.scaling.cpu_scale_out_percent:g}% scale-out threshold carry {carried:g} vCPUs, less than the "
+                f"average load of {average:g} vCPUs ({load.average_requests_per_second:.0f} requests/s / "
+                f"{self.capacity.requests_per_second_per_vcpu:g} per vCPU): the group would run larger than the "
+                f"size it is priced at; raise desired_capacity (got {group.desired_capacity})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _surplus_credits_are_priced(self) -> PhaseConfig:
+        """A burstable server whose average load outruns its credit baseline is billed for it:
+        the usage the estimate prices may state more than the model's figure, never less."""
+        for key, needed in self.surplus_credit_vcpu_hours().items():
+            stated = getattr(self.usage, key)
+            if round(stated, 6) < round(needed, 6):
+                raise field_error(
+                    f"usage.{key}",
+                    f"must be at least {needed:g}: the average load above the CPU-credit baseline of the "
+                    f"burstable servers in unlimited mode is billed as surplus credits (docs/cost.md, "
+                    f'"Burstable classes"); state {needed:g} or more (got {stated:g})',
+                )
         return self
 
     @model_validator(mode="after")

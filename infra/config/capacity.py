@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 from pydantic import Field
@@ -29,3 +30,20 @@ class CapacityConfig(ConfigModel):
     """Spare capacity above the computed peak (1.5 = 50% above peak)."""
     requests_per_second_per_vcpu: Annotated[float, Field(gt=0, le=10_000)]
     """Measured application throughput of one vCPU at the target latency."""
+
+
+class BurstSizing(enum.StrEnum):
+    """How the checks count a burstable (T) class, and what its CPU above the baseline costs.
+
+    - ``baseline``: the class counts at its CPU-credit baseline (t4g.large: 2 x 30% = 0.6
+      vCPUs), so the load never outruns the credits it earns and no surplus credit is ever
+      billed. Conservative: it buys several times the vCPUs a short peak needs.
+    - ``unlimited``: the class runs in AWS's unlimited mode (EC2 T4g's default, and the only
+      mode of RDS db.t4g): the peak is checked against its full vCPUs, and the plan's daily
+      average load against its baseline; the average above the baseline is billed as surplus
+      CPU credits, which ``scaleplan:usage`` must state at least as the capacity model computes
+      them (:mod:`infra.burst`), priced per vCPU-hour in infra/cost/prices.yaml.
+    """
+
+    BASELINE = "baseline"
+    UNLIMITED = "unlimited"

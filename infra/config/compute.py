@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from infra.catalog import ec2_instance_types
 from infra.config.base import ConfigModel
+from infra.config.capacity import BurstSizing
 from infra.config.errors import field_error
 from infra.config.load_balancer import Port, Slot
 from infra.config.network import LOG_RETENTION_DAYS
@@ -135,11 +136,21 @@ class AutoScalingGroupConfig(ConfigModel):
     """Share of capacity that stays in service while a changed launch template rolls out."""
     log_retention_days: Annotated[int, Field(ge=1, le=3653)] = 30
     """Retention of the application's CloudWatch log group (a CloudWatch Logs retention value)."""
+    burst_sizing: BurstSizing = BurstSizing.BASELINE
+    """``unlimited``: a burstable type launches in unlimited mode and counts at its full vCPUs
+    at the peak; its daily average above the credit baseline is priced as surplus credits
+    (``usage.ec2_surplus_credit_vcpu_hours_per_month``). Only for burstable types."""
 
     @model_validator(mode="after")
     def _valid(self) -> AutoScalingGroupConfig:
         _check_instance_type("instance_type", self.instance_type)
         _check_range(self.min_size, self.desired_capacity, self.max_size, "desired_capacity")
+        if self.burst_sizing is BurstSizing.UNLIMITED and not ec2_instance_types()[self.instance_type].burstable:
+            raise field_error(
+                "burst_sizing",
+                f"unlimited applies to burstable (T) types only, and {self.instance_type} is not one; "
+                "remove burst_sizing or pick a t4g type (got unlimited)",
+            )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise field_error(
                 "log_retention_days",
@@ -152,8 +163,17 @@ class AutoScalingGroupConfig(ConfigModel):
         return self.max_size * ec2_instance_types()[self.instance_type].vcpus
 
     def max_sustained_vcpus(self) -> float:
-        """vCPUs at ``max_size`` that last through a peak (burstable types: their credit baseline)."""
-        return self.max_size * ec2_instance_types()[self.instance_type].sustained_vcpus
+        """vCPUs at ``max_size`` that last through a peak: burstable types at their credit
+        baseline, or at their full vCPUs in unlimited mode (the surplus is priced instead)."""
+        spec = ec2_instance_types()[self.instance_type]
+        if self.burst_sizing is BurstSizing.UNLIMITED:
+            return float(self.max_size * spec.vcpus)
+        return self.max_size * spec.sustained_vcpus
+
+    def desired_baseline_vcpus(self) -> float:
+        """vCPUs the group's instances at ``desired_capacity`` earn as CPU credits (all of a
+        fixed-performance type's): what the daily average may use without surplus credits."""
+        return round(self.desired_capacity * ec2_instance_types()[self.instance_type].sustained_vcpus, 9)
 
 
 class NodePoolConfig(ConfigModel):

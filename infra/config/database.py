@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from infra.catalog import DataNodeClass, rds_instance_classes
 from infra.catalog.versions import RDS_POSTGRESQL_VERSIONS_FILE, listed, rds_postgresql_majors
 from infra.config.base import ConfigModel
+from infra.config.capacity import BurstSizing
 from infra.config.errors import field_error
 from infra.config.network import LOG_RETENTION_DAYS
 from infra.config.sizing import DatabaseSizing
@@ -62,6 +63,11 @@ class DatabaseConfig(ConfigModel):
     """What a request asks of PostgreSQL; the class, replicas and storage are checked against
     the phase's peak with it (infra/data_tier_capacity.py)."""
 
+    burst_sizing: BurstSizing = BurstSizing.BASELINE
+    """``unlimited``: a db.t4g class (always in unlimited mode on RDS) counts at its full vCPUs
+    at the peak, and the daily average above its credit baseline is priced as surplus credits
+    (``usage.rds_surplus_credit_vcpu_hours_per_month``). Only for burstable classes."""
+
     backup_retention_days: Annotated[int, Field(ge=7, le=35)] = 7
     """Automated backups, i.e. point-in-time recovery, kept this long."""
     backup_window: DailyWindow = "03:00-04:00"
@@ -92,6 +98,12 @@ class DatabaseConfig(ConfigModel):
             raise field_error(
                 "instance_class",
                 f"unknown RDS instance class {self.instance_class!r}; allowed: {', '.join(sorted(catalog))}",
+            )
+        if self.burst_sizing is BurstSizing.UNLIMITED and not catalog[self.instance_class].burstable:
+            raise field_error(
+                "burst_sizing",
+                f"unlimited applies to burstable (db.t4g) classes only, and {self.instance_class} is not one; "
+                "remove burst_sizing or pick a db.t4g class (got unlimited)",
             )
         if parameter_group_family(self.engine_version) is None:
             majors = ", ".join(str(major) for major in sorted(POSTGRES_FAMILIES))
@@ -180,6 +192,13 @@ class DatabaseConfig(ConfigModel):
     def instance(self) -> DataNodeClass:
         """The catalog entry of ``instance_class`` (vCPUs, memory)."""
         return rds_instance_classes()[self.instance_class]
+
+    @property
+    def peak_vcpus(self) -> float:
+        """vCPUs of one server the CPU check counts at the peak: a burstable class at its credit
+        baseline, or at its full vCPUs under ``burst_sizing: unlimited`` (the surplus is priced)."""
+        spec = self.instance
+        return float(spec.vcpus) if self.burst_sizing is BurstSizing.UNLIMITED else spec.sustained_vcpus
 
     @property
     def major_version(self) -> int:

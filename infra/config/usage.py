@@ -15,6 +15,7 @@ from infra.config.base import ConfigModel
 
 Gigabytes = Annotated[float, Field(ge=0, le=100_000_000)]
 Operations = Annotated[int, Field(ge=0, le=10**13)]
+VcpuHours = Annotated[float, Field(ge=0, le=10_000_000)]
 
 
 class UsageConfig(ConfigModel):
@@ -44,3 +45,9 @@ class UsageConfig(ConfigModel):
     """Data held in S3 buckets (split evenly between them)."""
     ecr_storage_gb: Gigabytes
     """Container images held in ECR repositories."""
+    ec2_surplus_credit_vcpu_hours_per_month: VcpuHours = 0
+    """CPU above the credit baseline of the Auto Scaling group's burstable instances in unlimited
+    mode (``compute.auto_scaling_group.burst_sizing``); at least what the capacity model computes."""
+    rds_surplus_credit_vcpu_hours_per_month: VcpuHours = 0
+    """CPU above the credit baseline of db.t4g servers (``database.burst_sizing: unlimited``); at
+    least what the data tier's model computes."""

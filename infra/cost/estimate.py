@@ -235,7 +235,32 @@ def _price_auto_scaling_group(r: PricedResource, ctx: _Context) -> list[CostLine
         lines.append(
             _line(r, f"public IPv4 address per instance x {desired:g}", desired * ctx.catalog.hours, "IP-hours", rate)
         )
+    if _is_unlimited(template):
+        carriers = ctx.count(r.type, where=lambda g: _group_is_unlimited(g, ctx))
+        rate = ctx.catalog.rate("burstable_surplus_credits", "ec2_t4g_linux")
+        share = ctx.usage.ec2_surplus_credit_vcpu_hours_per_month / carriers
+        lines.append(
+            _line(r, f"surplus CPU credits, unlimited mode (usage, 1/{carriers} share)", share, "vCPU-hours", rate)
+        )
     return lines
+
+
+def _is_unlimited(template: PricedResource) -> bool:
+    """Whether instances launched from ``template`` run in unlimited mode, as the template states it."""
+    spec = template.inputs.get("creditSpecification") or {}
+    return str(spec.get("cpuCredits") or "") == "unlimited"
+
+
+def _group_is_unlimited(group: PricedResource, ctx: _Context) -> bool:
+    policy = group.inputs.get("mixedInstancesPolicy") or {}
+    spec = (policy.get("launchTemplate") or {}).get("launchTemplateSpecification") if policy else None
+    template = _launch_template(group, ctx, spec or group.inputs.get("launchTemplate"))
+    return template is not None and _is_unlimited(template)
+
+
+def _is_burstable_rds(r: PricedResource) -> bool:
+    """db.t classes run in unlimited mode on RDS, always (their CPU above the baseline is billed)."""
+    return str(r.inputs.get("instanceClass") or "").startswith("db.t")
 
 
 def _has_public_ipv4(template: PricedResource) -> bool:
@@ -393,6 +418,11 @@ def _price_rds_instance(r: PricedResource, ctx: _Context) -> list[CostLine]:
         lines.append(
             _line(r, f"gp3 IOPS above {baseline:,}", iops - baseline, "IOPS-months", rate, price=rate.value * factor)
         )
+    if _is_burstable_rds(r) and ctx.usage.rds_surplus_credit_vcpu_hours_per_month:
+        servers = ctx.count(r.type, where=_is_burstable_rds)
+        rate = ctx.catalog.rate("burstable_surplus_credits", "rds_t4g")
+        share = ctx.usage.rds_surplus_credit_vcpu_hours_per_month / servers
+        lines.append(_line(r, f"CPU credits above the baseline (usage, 1/{servers} share)", share, "vCPU-hours", rate))
     if not replica:
         primaries = ctx.count(r.type, where=lambda x: not x.inputs.get("replicateSourceDb"))
         rate = ctx.catalog.rate("rds_extra", "backup_storage_gb_month_beyond_free")
@@ -784,6 +814,10 @@ def _usage_without_carrier(ctx: _Context) -> tuple[str, ...]:
         "aws_backup_storage_gb": ctx.count("aws:backup/vault:Vault"),
         "s3_storage_gb": ctx.count("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"),
         "ecr_storage_gb": ctx.count("aws:ecr/repository:Repository"),
+        "ec2_surplus_credit_vcpu_hours_per_month": ctx.count(
+            "aws:autoscaling/group:Group", where=lambda g: _group_is_unlimited(g, ctx)
+        ),
+        "rds_surplus_credit_vcpu_hours_per_month": ctx.count("aws:rds/instance:Instance", where=_is_burstable_rds),
         "r2_storage_gb": ctx.count(_R2_BUCKET),
         "r2_class_a_operations_per_month": ctx.count(_R2_BUCKET),
         "r2_class_b_operations_per_month": ctx.count(_R2_BUCKET),
