@@ -49,7 +49,8 @@ def capacity_section(config: PhaseConfig, run: ProgramRun) -> Section:
         [
             "available vCPUs",
             check.available_vcpus,
-            "application compute at maximum sizes, sustained (burstable types at their CPU-credit baseline)",
+            "application compute at maximum sizes, sustained (burstable types at their CPU-credit baseline, "
+            "or at full vCPUs under burst_sizing: unlimited)",
         ],
     ]
     # The data tier, from the same peak (the data tier section shows the arithmetic).
