@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -863,6 +864,21 @@ def _live_target_groups(config: PhaseConfig) -> list[str]:
     ]
 
 
+def _container_insights_watch(config: PhaseConfig) -> dict[str, Any]:
+    """The cluster and namespaces the Container Insights alarms watch, when the phase installs it:
+    the application's pods and PgBouncer's."""
+    eks = config.eks
+    if eks is None or eks.charts.container_insights is None:
+        return {}
+    namespaces = [eks.application.namespace]
+    if config.pgbouncer is not None:
+        namespaces.append(config.pgbouncer.namespace)
+    return {
+        "container_insights_cluster": cluster_physical_name(config.environment.name),
+        "pod_namespaces": namespaces,
+    }
+
+
 def _build_operations(
     config: PhaseConfig,
     *,
@@ -918,6 +934,7 @@ def _build_operations(
                 else {}
             ),
             live_target_groups=_live_target_groups(config),
+            **_container_insights_watch(config),
             cache_node_ids=(
                 cache_node_ids(
                     cache.replication_group_id,

@@ -192,9 +192,11 @@ _UNSOURCED_EVERYWHERE = {
     ("vpc", "nat_gateway_gb"),  # NAT gateway GB
     ("vpc", "nat_gateway_hour"),  # NAT gateway hour
 }
-# The cluster, its VPC interface endpoints and KEDA's GetMetricData reads: every phase but
+# The cluster, its VPC interface endpoints, KEDA's GetMetricData reads and Container Insights'
+# custom metrics: every phase but
 # foundation (which runs its application on an Auto Scaling group) creates them.
 _UNSOURCED_WITH_THE_CLUSTER = {
+    ("cloudwatch", "custom_metric_month"),  # Container Insights' metrics
     ("cloudwatch", "get_metric_data_per_1k_metrics"),
     ("eks_cluster_hour", "standard"),
     ("vpc", "interface_endpoint_az_hour"),

@@ -70,6 +70,9 @@ def test_every_drawn_metric_exists_in_its_namespace_with_those_dimensions(phase:
             g.outputs["resources"][0]["autoscalingGroups"][0]["name"]
             for g in run.of_type("aws:eks/nodeGroup:NodeGroup")
         ),
+        # Container Insights: the cluster by name, pods by the namespace they run in.
+        *(c.inputs.get("name") for c in run.of_type("aws:eks/cluster:Cluster")),
+        *(n.inputs["metadata"]["name"] for n in run.of_type("kubernetes:core/v1:Namespace")),
     }
     (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     for widget in graphs:

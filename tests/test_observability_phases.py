@@ -48,6 +48,25 @@ def levels(values: dict[str, Any]) -> list[tuple[str, float]]:
     return [(level, values[level]) for level in ("warning", "critical") if level in values]
 
 
+def container_insights_keys(file: dict[str, Any], cpu: list[str]) -> set[str]:
+    """With Container Insights installed: the cluster's hottest node, and the pods of the
+    application's and PgBouncer's namespaces against their limits."""
+    eks = file.get("eks") or {}
+    if not (eks.get("charts") or {}).get("container_insights"):
+        return set()
+    ops = file["operations"]
+    keys = {f"cluster-nodes-cpu-{lvl}" for lvl in cpu}
+    keys |= {f"cluster-nodes-memory-{lvl}" for lvl, _ in levels(ops.get("node_memory_percent", {}))}
+    keys |= {f"cluster-nodes-disk-{lvl}" for lvl, _ in levels(ops.get("node_disk_percent", {}))}
+    namespaces = [eks["application"]["namespace"]]
+    if "pgbouncer" in file:
+        namespaces.append(file["pgbouncer"].get("namespace", "pgbouncer"))
+    for namespace in namespaces:
+        keys |= {f"pods-{namespace}-cpu-{lvl}" for lvl, _ in levels(ops.get("pod_cpu_percent", {}))}
+        keys |= {f"pods-{namespace}-memory-{lvl}" for lvl, _ in levels(ops.get("pod_memory_percent", {}))}
+    return keys
+
+
 def expected_keys(phase: str) -> set[str]:
     """Alarm keys the phase file implies, derived here from the file's own words."""
     file = phase_file(phase)
@@ -95,6 +114,7 @@ def expected_keys(phase: str) -> set[str]:
             keys |= {
                 f"cache-{node_key}-evictions-{lvl}" for lvl, _ in levels(ops.get("cache_evictions_per_minute", {}))
             }
+    keys |= container_insights_keys(file, cpu)
     return keys
 
 
@@ -108,7 +128,9 @@ def expected_keys(phase: str) -> set[str]:
     # growth: 10 + pools 2 x 2 + primary 7 + 2 nodes x 5 (EKS runs the app: no group)
     # scale: 10 + pools 2 x 2 + primary 7 + 1 replica x 9 + 4 nodes x 5
     # optimize: 10 + pools 2 x 2 + primary 7 + 2 replicas x 9 + 4 nodes x 5
-    [("foundation", 29), ("growth", 31), ("scale", 50), ("optimize", 59)],
+    # and in every EKS phase Container Insights 13: hottest node CPU 2, memory 2, disk 1; pods of
+    # app and pgbouncer, CPU 2 and memory 2 each
+    [("foundation", 29), ("growth", 44), ("scale", 63), ("optimize", 72)],
 )
 def test_exact_alarm_set_follows_what_the_phase_runs(phase: str, count: int) -> None:
     found = alarms(phase)

@@ -39,6 +39,8 @@ def test_platform_has_exactly_its_children(eks_phase: str) -> None:
         # The application scales on latency too: KEDA (with its identity) owns its pod
         # autoscalers (ScaledObjects, infra/platform/scaling.py), so no plain HPA here.
         "kubernetes:keda.sh/v1alpha1:TriggerAuthentication": 1,
+        # Container Insights (its namespace, identity and chart: tests/test_container_insights.py).
+        "scaleplan:platform:ContainerInsights": 1,
     }
     assert {r.name for r in found if r.type == RELEASE} == {
         "platform-cluster-autoscaler",

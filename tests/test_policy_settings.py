@@ -23,6 +23,7 @@ from infra.policy.settings import (
     CACHE_FAILOVER,
     CACHE_SNAPSHOT_RETENTION,
     LAUNCH_TEMPLATE_PUBLIC_IP,
+    NAMESPACE_POD_SECURITY,
     RDS_BACKUP_RETENTION,
     RDS_MULTI_AZ,
     SUBNET_PUBLIC_IP,
@@ -37,7 +38,7 @@ from infra.policy.settings import (
 from infra.policy.settings import main as settings_main
 from tests.conftest import PHASES, phase_config, stack_file
 
-SECURE_DEFAULT_KEYS = {"all", RDS_BACKUP_RETENTION, CACHE_SNAPSHOT_RETENTION}
+SECURE_DEFAULT_KEYS = {"all", RDS_BACKUP_RETENTION, CACHE_SNAPSHOT_RETENTION, NAMESPACE_POD_SECURITY}
 
 
 def _with(config: PhaseConfig, section: str, **changes: Any) -> PhaseConfig:
@@ -81,7 +82,23 @@ def test_security_settings_are_mandatory_and_secure_by_default() -> None:
         "all": "mandatory",
         RDS_BACKUP_RETENTION: {"minimumDays": 7},
         CACHE_SNAPSHOT_RETENTION: {"minimumDays": 7},
+        # Container Insights' agent: host access in its own namespace, named, and nowhere else.
+        NAMESPACE_POD_SECURITY: {"hostAccessNamespaces": ["amazon-cloudwatch"]},
     }
+
+
+def test_host_access_namespace_is_named_only_where_container_insights_is_installed() -> None:
+    growth = phase_config("growth")
+    assert growth.eks is not None
+    without = growth.model_copy(
+        update={
+            "eks": growth.eks.model_copy(
+                update={"charts": growth.eks.charts.model_copy(update={"container_insights": None})}
+            )
+        }
+    )
+    assert NAMESPACE_POD_SECURITY not in security_policy_config(without)
+    assert NAMESPACE_POD_SECURITY not in security_policy_config(phase_config("foundation"))
 
 
 def _accepting(*risks: AcceptedRisk) -> PhaseConfig:

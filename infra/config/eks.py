@@ -12,6 +12,10 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from infra.catalog.cloudwatch_observability import (
+    CLOUDWATCH_OBSERVABILITY_CHARTS_FILE,
+    cloudwatch_observability_charts,
+)
 from infra.catalog.versions import EKS_ADDONS, EKS_VERSIONS_FILE, KEDA_CHARTS_FILE, eks_versions, keda_charts, listed
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
@@ -69,6 +73,18 @@ class ClusterAutoscalerConfig(ConfigModel):
 
 
 KEDA_REPOSITORY = "https://kedacore.github.io/charts"
+CLOUDWATCH_OBSERVABILITY_REPOSITORY = "https://aws-observability.github.io/helm-charts"
+
+
+class ContainerInsightsConfig(ConfigModel):
+    """Container Insights in standard mode (``amazon-cloudwatch-observability`` chart): the
+    CloudWatch agent on every node publishes node and pod metrics (``ContainerInsights``
+    namespace) that the Container Insights alarms read. Enhanced observability, Application
+    Signals and Fluent Bit container logs stay off: none of them is priced (docs/operations.md)."""
+
+    chart: HelmChart
+    """A version infra/catalog/cloudwatch_observability_charts.yaml lists for the Kubernetes version.
+    Its cost is priced from ``scaleplan:usage.container_insights`` (infra/cost/container_insights.py)."""
 
 
 class PlatformCharts(ConfigModel):
@@ -78,6 +94,8 @@ class PlatformCharts(ConfigModel):
     keda: HelmChart | None = None
     """KEDA (kedacore/charts ``keda``): needed by a latency trigger of the application's
     autoscaling; a version infra/catalog/keda_charts.yaml lists for the Kubernetes version."""
+    container_insights: ContainerInsightsConfig | None = None
+    """Container Insights (standard): absent, no agent runs and no node or pod alarm exists."""
 
 
 class ApplicationAutoscaling(ConfigModel):
@@ -262,5 +280,26 @@ class EksConfig(ConfigModel):
                 "charts.keda.version",
                 f"is not a KEDA chart {KEDA_CHARTS_FILE} lists for Kubernetes {self.kubernetes_version}; "
                 f"allowed: {listed(allowed)} (got {keda.version})",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _container_insights_chart_is_listed(self) -> EksConfig:
+        insights = self.charts.container_insights
+        if insights is None:
+            return self
+        if insights.chart.repository.rstrip("/") != CLOUDWATCH_OBSERVABILITY_REPOSITORY:
+            raise field_error(
+                "charts.container_insights.chart.repository",
+                f"must be {CLOUDWATCH_OBSERVABILITY_REPOSITORY} (got {insights.chart.repository})",
+            )
+        charts = cloudwatch_observability_charts()
+        chart = charts.get(insights.chart.version)
+        allowed = tuple(v for v, c in charts.items() if self.kubernetes_version in c.kubernetes)
+        if chart is None or self.kubernetes_version not in chart.kubernetes:
+            raise field_error(
+                "charts.container_insights.chart.version",
+                f"is not an amazon-cloudwatch-observability chart {CLOUDWATCH_OBSERVABILITY_CHARTS_FILE} lists "
+                f"for Kubernetes {self.kubernetes_version}; allowed: {listed(allowed)} (got {insights.chart.version})",
             )
         return self

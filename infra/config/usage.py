@@ -51,3 +51,11 @@ class UsageConfig(ConfigModel):
     rds_surplus_credit_vcpu_hours_per_month: VcpuHours = 0
     """CPU above the credit baseline of db.t4g servers (``database.burst_sizing: unlimited``); at
     least what the data tier's model computes."""
+    # What Container Insights (standard) bills, when the phase installs it, with the node pools at
+    # max_size (nodes are read from the node groups): infra/cost/container_insights.py.
+    container_insights_pod_names: Annotated[int, Field(ge=0, le=10_000)] = 0
+    """Distinct workloads (Deployments, DaemonSets, StatefulSets, Jobs): per-pod metrics are published by pod name."""
+    container_insights_pods: Annotated[int, Field(ge=0, le=100_000)] = 0
+    """Pods running with every autoscaler at its maximum: each emits performance log events every minute."""
+    container_insights_services: Annotated[int, Field(ge=0, le=10_000)] = 0
+    """Kubernetes Services in the cluster (metrics and a performance log event a minute each)."""

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import PrivateAttr
 
 from infra.config.usage import UsageConfig
+from infra.cost import container_insights
 from infra.cost.catalog import PriceCatalog, Rate, UnknownPriceError, price_catalog
 
 ACCOUNT = "(account)"
@@ -531,6 +532,44 @@ def _price_scaled_object(r: PricedResource, ctx: _Context) -> list[CostLine]:
     ]
 
 
+def _price_helm_release(r: PricedResource, ctx: _Context) -> list[CostLine]:
+    """A chart's pods run on priced nodes; Container Insights' chart also bills CloudWatch for
+    its metrics and performance log events, priced at the node pools' ceiling (``max_size``)."""
+    if r.inputs.get("chart") != container_insights.CHART:
+        return []
+    usage = ctx.usage
+    if usage.container_insights_pods == 0 or usage.container_insights_pod_names == 0:
+        raise UnknownPriceError(
+            f"Helm release {r.name} installs {container_insights.CHART}, but scaleplan:usage states no "
+            "container_insights_pod_names or container_insights_pods: its metrics and log events cannot be priced"
+        )
+    nodes = sum(
+        int(_num((n.inputs.get("scalingConfig") or {}).get("maxSize")))
+        for n in ctx.resources
+        if n.type == "aws:eks/nodeGroup:NodeGroup"
+    )
+    metrics = container_insights.metric_count(nodes, usage)
+    gb = container_insights.log_gb_per_month(nodes, usage)
+    return [
+        _line(
+            r,
+            f"Container Insights metrics: 1 cluster, {nodes} nodes, {usage.container_insights_pod_names} pod names, "
+            f"{usage.container_insights_services} services",
+            metrics,
+            "metric-months",
+            ctx.catalog.rate("cloudwatch", "custom_metric_month"),
+        ),
+        _line(
+            r,
+            f"Container Insights performance log events: {nodes} nodes, "
+            f"{usage.container_insights_pods} pods, every minute",
+            gb,
+            "GB",
+            ctx.catalog.rate("cloudwatch", "logs_ingestion_gb"),
+        ),
+    ]
+
+
 def _alarm_metrics(inputs: Mapping[str, Any]) -> float:
     queries = inputs.get("metricQueries") or []
     if queries:
@@ -795,6 +834,7 @@ PRICERS: Mapping[str, Pricer] = {
     "kubernetes:apps/v1:StatefulSet": _price_stateful_set,
     "kubernetes:cert-manager.io/v1:Issuer": _price_cert_issuer,
     "kubernetes:keda.sh/v1alpha1:ScaledObject": _price_scaled_object,
+    "kubernetes:helm.sh/v3:Release": _price_helm_release,
     "kubernetes:cert-manager.io/v1:ClusterIssuer": _price_cert_issuer,
 }
 
@@ -821,6 +861,12 @@ def _usage_without_carrier(ctx: _Context) -> tuple[str, ...]:
         "r2_storage_gb": ctx.count(_R2_BUCKET),
         "r2_class_a_operations_per_month": ctx.count(_R2_BUCKET),
         "r2_class_b_operations_per_month": ctx.count(_R2_BUCKET),
+        **dict.fromkeys(
+            ("container_insights_pod_names", "container_insights_pods", "container_insights_services"),
+            ctx.count(
+                "kubernetes:helm.sh/v3:Release", where=lambda x: x.inputs.get("chart") == container_insights.CHART
+            ),
+        ),
     }
     return tuple(name for name, count in carriers.items() if getattr(ctx.usage, name) > 0 and count == 0)
 

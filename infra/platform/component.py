@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import EksConfig, HelmChart
 from infra.platform.autoscaling import hpa_spec
+from infra.platform.container_insights import ContainerInsights, ContainerInsightsArgs
 from infra.platform.policies import (
     application_policy,
     aws_load_balancer_controller_policy,
@@ -127,6 +128,8 @@ class Platform(pulumi.ComponentResource):
     """KEDA's release when the application scales on latency: ScaledObjects wait for it (its CRDs)."""
     trigger_authentication: str | None
     """Name of the TriggerAuthentication (in the application namespace) the latency triggers use."""
+    container_insights: ContainerInsights | None
+    """Container Insights (standard) when ``charts.container_insights`` is set."""
     load_balancer_controller: k8s.helm.v3.Release
     """The AWS Load Balancer Controller's release, awaited until its pods are ready. Its
     mutating webhook fails closed on every Service (and on TargetGroupBindings), so anything
@@ -255,6 +258,21 @@ class Platform(pulumi.ComponentResource):
             )
             self.trigger_authentication = TRIGGER_AUTHENTICATION
             self._trigger_authentication_resource = auth
+        self.container_insights = None
+        if cfg.charts.container_insights is not None:
+            self.container_insights = ContainerInsights(
+                f"{name}-container-insights",
+                ContainerInsightsArgs(
+                    config=cfg.charts.container_insights,
+                    environment=args.environment,
+                    region=args.region,
+                    cluster_name=args.cluster_name,
+                    oidc=args.oidc,
+                    tags=args.tags,
+                    after=after_controller,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         latency_scaling = app.autoscaling is not None and app.autoscaling.response_time_p95_seconds is not None
         if app.autoscaling is not None and not latency_scaling:
             # One pod autoscaler per slot; it reads CPU from metrics-server, and a slot's

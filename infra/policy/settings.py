@@ -25,6 +25,7 @@ from infra.config import AcceptedRisk, PhaseConfig, PhaseConfigError
 from infra.config.loader import load_stack_file
 from infra.config.phases import PROJECT_ROOT, stack_files
 from infra.cost.policy_config import cost_policy_config
+from infra.platform.container_insights import NAMESPACE as CONTAINER_INSIGHTS_NAMESPACE
 
 RDS_MULTI_AZ = "aws-rds-instance-require-multi-az"
 RDS_BACKUP_RETENTION = "aws-rds-instance-require-backup-retention"
@@ -33,6 +34,7 @@ CACHE_SNAPSHOT_RETENTION = "aws-elasticache-replicationgroup-require-snapshot-re
 ZONE_RULESETS = "cloudflare-zone-require-rulesets"
 LAUNCH_TEMPLATE_PUBLIC_IP = "aws-ec2-launchtemplate-disallow-public-ip"
 SUBNET_PUBLIC_IP = "aws-ec2-subnet-disallow-public-ip-on-launch"
+NAMESPACE_POD_SECURITY = "kubernetes-core-namespace-require-pod-security-level"
 
 WAIVERS: Mapping[str, AcceptedRisk] = {
     RDS_MULTI_AZ: AcceptedRisk.SINGLE_AZ_DATABASE,
@@ -60,6 +62,8 @@ def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
 
     - automated backups are kept at least ``database.backup_retention_days`` (the schema's floor is 7);
     - cache snapshots are kept at least ``cache.snapshot_retention_days``;
+    - a phase with Container Insights lets its namespace (``amazon-cloudwatch``) enforce the
+      privileged pod security level, which the agent's host mounts need; no other namespace;
     - each rule of :data:`WAIVERS` whose risk is declared runs as advisory, naming the risk
       (``{"enforcementLevel": "advisory", "acceptedRisk": "<risk>"}``): still reported, no longer blocking.
     """
@@ -75,6 +79,12 @@ def security_policy_config(config: PhaseConfig) -> dict[str, Any]:
         # The pack requires a rate-limiting ruleset on the zone by default; a file that states no
         # scaleplan:edge.rate_limits has none to declare (an optional part, absent everywhere).
         **({ZONE_RULESETS: {"requiredPhases": []}} if not config.edge.rate_limits else {}),
+        # Container Insights' agent needs host access in its own namespace only.
+        **(
+            {NAMESPACE_POD_SECURITY: {"hostAccessNamespaces": [CONTAINER_INSIGHTS_NAMESPACE]}}
+            if config.eks is not None and config.eks.charts.container_insights is not None
+            else {}
+        ),
     }
     for policy, risk in waived_policies(config).items():
         settings[policy] = {"enforcementLevel": "advisory", ACCEPTED_RISK: risk.value}

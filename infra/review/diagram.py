@@ -103,6 +103,7 @@ BOXES: tuple[Box, ...] = (
             "scaleplan:compute:NodePools",
             "scaleplan:compute:ClusterAddons",
             "scaleplan:platform:Platform",
+            "scaleplan:platform:ContainerInsights",
             "scaleplan:platform:ApplicationScaling",
         ),
     ),

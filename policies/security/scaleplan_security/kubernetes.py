@@ -212,9 +212,14 @@ def _token_automount(args: ResourceValidationArgs, report: ReportViolation) -> N
 
 
 def _namespace_level(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    allowed = list(args.get_config()["allowedLevels"])
-    labels = mapping(mapping(args.props.get("metadata")).get("labels"))
-    level = labels.get("pod-security.kubernetes.io/enforce")
+    config = args.get_config()
+    allowed = list(config["allowedLevels"])
+    metadata = mapping(args.props.get("metadata"))
+    # The one exception: a namespace the stack file's configuration names for node agents (the
+    # CloudWatch agent mounts node directories and uses the host network) may be privileged.
+    if metadata.get("name") in config["hostAccessNamespaces"]:
+        allowed = [*allowed, "privileged"]
+    level = mapping(metadata.get("labels")).get("pod-security.kubernetes.io/enforce")
     if level not in allowed:
         report(
             f"Namespace '{args.name}' enforces pod security level {level!r}; label it "
@@ -376,7 +381,12 @@ POLICIES: list[Policy] = [
         "Namespaces must enforce the restricted Pod Security Standard.",
         [NAMESPACE],
         _namespace_level,
-        {"allowedLevels": {"type": "array", "items": {"type": "string"}, "default": ["restricted"]}},
+        {
+            "allowedLevels": {"type": "array", "items": {"type": "string"}, "default": ["restricted"]},
+            # Namespaces (metadata.name) whose node agents need host access: privileged is accepted
+            # there and nowhere else. Set from the stack file (infra/policy/settings.py).
+            "hostAccessNamespaces": {"type": "array", "items": {"type": "string"}, "default": []},
+        },
     ),
     resource_policy(
         "kubernetes-core-service-disallow-external-exposure",
