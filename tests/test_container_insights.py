@@ -265,3 +265,16 @@ def test_other_charts_cost_nothing_by_themselves() -> None:
     config = phase_config("growth")
     lines = estimate(from_captured([replace(keda)]), config.usage).lines
     assert [line for line in lines if line.name == "platform-keda"] == []
+
+
+def test_stated_container_insights_usage_without_the_chart_is_flagged_not_priced() -> None:
+    run = built_phase("growth")
+    without_chart = [
+        r
+        for r in run.resources
+        if not (r.type == RELEASE and r.inputs.get("chart") == "amazon-cloudwatch-observability")
+    ]
+    result = estimate(from_captured(without_chart), phase_config("growth").usage)
+    assert {"container_insights_pod_names", "container_insights_pods", "container_insights_services"} <= set(
+        result.usage_without_carrier
+    )

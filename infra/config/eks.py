@@ -84,7 +84,7 @@ class ContainerInsightsConfig(ConfigModel):
 
     chart: HelmChart
     """A version infra/catalog/cloudwatch_observability_charts.yaml lists for the Kubernetes version.
-    Its cost is priced from ``scaleplan:usage.container_insights`` (infra/cost/container_insights.py)."""
+    Its cost is priced from ``scaleplan:usage.container_insights_*`` (infra/cost/container_insights.py)."""
 
 
 class PlatformCharts(ConfigModel):
