@@ -14,7 +14,7 @@ import yaml
 
 from infra.catalog.cloudflare import cloudflare_plans
 from infra.config import PhaseConfigError
-from infra.config.edge import Role, ZonePlan
+from infra.config.edge import ZonePlan
 from infra.config.loader import parse_phase_config
 from tests.conftest import PHASES, phase_config, stack_file
 
@@ -71,8 +71,8 @@ def test_phases_pay_for_the_plan_their_rules_need() -> None:
     # From growth on the Pro plan's two rules meter anonymous and signed-in routes apart;
     # foundation (Free, one rule) meters anonymous traffic only.
     for phase in ("growth", "scale", "optimize"):
-        assert set(phase_config(phase).edge.rate_limits) == {Role.ANONYMOUS, Role.AUTHENTICATED}
-    assert set(phase_config("foundation").edge.rate_limits) == {Role.ANONYMOUS}
+        assert set(phase_config(phase).edge.rate_limits) == {"anonymous", "authenticated"}
+    assert set(phase_config("foundation").edge.rate_limits) == {"anonymous"}
 
 
 def test_cloudflare_ids_are_placeholders_of_the_real_shape(phase: str) -> None:
@@ -130,7 +130,7 @@ def test_rejects_more_rate_limit_rules_than_the_plan_allows() -> None:
                 "mitigation_timeout_seconds": 60}  # fmt: skip
     assert rejection("growth", {"rate_limits.operator": operator}) == [
         "Pulumi.growth.yaml: scaleplan:edge.rate_limits: the pro plan allows 2 rate limiting rule(s), not 3 "
-        "(got anonymous, authenticated, operator); drop roles or move the zone to a higher zone_plan"
+        "(got anonymous, authenticated, operator); drop limits or move the zone to a higher zone_plan"
     ]
 
 
@@ -183,10 +183,28 @@ def test_rejects_an_edge_without_a_media_bucket() -> None:
     ]
 
 
+def test_rate_limits_take_the_plans_own_names() -> None:
+    # Seed 002 names its callers anonymous/authenticated/pro/operator; another plan names its own.
+    growth = edge_section("growth")["rate_limits"]
+    renamed = with_edge("growth", {"rate_limits.authenticated": None, "rate_limits.partner_api": growth["authenticated"]})
+    config = parse_phase_config(renamed, "Pulumi.growth.yaml")
+    assert list(config.edge.rate_limits) == ["anonymous", "partner_api"]
+    assert config.edge.rate_limits["partner_api"].requests_per_period == growth["authenticated"]["requests_per_period"]
+
+
+@pytest.mark.parametrize("name", ["Partner", "partner-api", "1st_party", "a" * 33, "api/v1"])
+def test_rejects_a_rate_limit_name_that_is_not_a_safe_identifier(name: str) -> None:
+    growth = edge_section("growth")["rate_limits"]
+    assert rejection("growth", {"rate_limits.authenticated": None, f"rate_limits.{name}": growth["authenticated"]}) == [
+        f"Pulumi.growth.yaml: scaleplan:edge.rate_limits.{name}: a rate limit's name must be 1-32 characters of "
+        f"lowercase letters, digits and '_', starting with a letter, such as anonymous or partner_api (got {name!r})"
+    ]
+
+
 def test_rejects_a_route_metered_by_two_roles() -> None:
     assert rejection("growth", {"rate_limits.authenticated.path_prefixes": ["/api/", "/auth/"]}) == [
         "Pulumi.growth.yaml: scaleplan:edge.rate_limits.authenticated.path_prefixes: '/auth/' is already metered "
-        "by role 'anonymous'; a route belongs to one role"
+        "by rate limit 'anonymous'; a route belongs to one limit"
     ]
 
 

@@ -95,8 +95,8 @@ def test_section_fails_when_a_rate_limit_rule_is_missing() -> None:
     section = edge_section(phase_config("growth"), ProgramRun(resources=resources, stack_outputs=run.stack_outputs))
     assert section.failed
     assert section.notes[1:] == [
-        "role anonymous has no rate limiting rule",
-        "role authenticated has no rate limiting rule",
+        "rate limit anonymous has no rate limiting rule",
+        "rate limit authenticated has no rate limiting rule",
     ]
 
 

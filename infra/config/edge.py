@@ -77,13 +77,12 @@ class CorsMethod(enum.StrEnum):
     DELETE = "DELETE"
 
 
-class Role(enum.StrEnum):
-    """The application's user roles (seed 002: 60/200/500/1000 requests a minute)."""
+RATE_LIMIT_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+"""A rate limit's name: the user's own (``anonymous``, ``pro``, ``partner_api``), 1-32 characters.
 
-    ANONYMOUS = "anonymous"
-    AUTHENTICATED = "authenticated"
-    PRO = "pro"
-    OPERATOR = "operator"
+Free-form because every plan names its callers differently; limited to what a Cloudflare
+rule ``ref`` (``ratelimit_<name>``), a Pulumi logical name and a report column all take as is.
+"""
 
 
 class RateLimitAction(enum.StrEnum):
@@ -165,7 +164,7 @@ class CacheClass(ConfigModel):
 
 
 class RoleRateLimit(ConfigModel):
-    """The edge ceiling for one role: requests per client IP per period on the role's routes.
+    """The edge ceiling for one named limit (a role, a client kind): requests per client IP per period on its routes.
 
     Below Enterprise, Cloudflare counts only by IP and matches only URI fields, so the edge
     tells roles apart by the routes each uses; per-user limits stay with the application.
@@ -274,7 +273,8 @@ class EdgeConfig(ConfigModel):
     """R2 buckets by purpose; none: the phase stores no media (no bucket, domain or R2 cost)."""
     cache_ttls: dict[Key, CacheClass] = Field(default_factory=dict)
     """Edge TTLs by path class."""
-    rate_limits: dict[Role, RoleRateLimit] = Field(default_factory=dict)
+    rate_limits: dict[str, RoleRateLimit] = Field(default_factory=dict)
+    """Edge ceilings by the plan's own names (``RATE_LIMIT_NAME``): roles, API clients, ..."""
     origin: OriginConfig | None = None
     """The application behind the ALB; none: Cloudflare does not front it (no records, ALB open)."""
     waf: WafConfig | None = None
@@ -351,9 +351,20 @@ class EdgeConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _rate_limit_names(self) -> EdgeConfig:
+        for name in self.rate_limits:
+            if RATE_LIMIT_NAME.fullmatch(name) is None:
+                raise field_error(
+                    f"rate_limits.{name}",
+                    "a rate limit's name must be 1-32 characters of lowercase letters, digits and '_', "
+                    f"starting with a letter, such as anonymous or partner_api (got {name!r})",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _paths(self) -> EdgeConfig:
         prefixes = [(f"cache_ttls.{k}", c.path_prefixes) for k, c in self.cache_ttls.items()]
-        prefixes += [(f"rate_limits.{r.value}", limit.path_prefixes) for r, limit in self.rate_limits.items()]
+        prefixes += [(f"rate_limits.{name}", limit.path_prefixes) for name, limit in self.rate_limits.items()]
         for path, values in prefixes:
             for index, prefix in enumerate(values):
                 if _PATH_PREFIX.fullmatch(prefix) is None:
@@ -361,15 +372,15 @@ class EdgeConfig(ConfigModel):
                         f"{path}.path_prefixes.{index}",
                         f"must start and end with '/' and use only URL-safe characters, such as /api/ (got {prefix!r})",
                     )
-        seen: dict[str, Role] = {}
-        for role, limit in self.rate_limits.items():
+        seen: dict[str, str] = {}
+        for name, limit in self.rate_limits.items():
             for prefix in limit.path_prefixes:
                 if prefix in seen:
                     raise field_error(
-                        f"rate_limits.{role.value}.path_prefixes",
-                        f"{prefix!r} is already metered by role {seen[prefix].value!r}; a route belongs to one role",
+                        f"rate_limits.{name}.path_prefixes",
+                        f"{prefix!r} is already metered by rate limit {seen[prefix]!r}; a route belongs to one limit",
                     )
-                seen[prefix] = role
+                seen[prefix] = name
         return self
 
     @model_validator(mode="after")
@@ -401,23 +412,23 @@ class EdgeConfig(ConfigModel):
         limits = self.limits
         plan = self.zone_plan.value
         if len(self.rate_limits) > limits.rate_limit_rules:
-            roles = ", ".join(role.value for role in self.rate_limits)
+            names = ", ".join(self.rate_limits)
             raise field_error(
                 "rate_limits",
                 f"the {plan} plan allows {limits.rate_limit_rules} rate limiting rule(s), not "
-                f"{len(self.rate_limits)} (got {roles}); drop roles or move the zone to a higher zone_plan",
+                f"{len(self.rate_limits)} (got {names}); drop limits or move the zone to a higher zone_plan",
             )
         checks = (
             ("period_seconds", limits.max_period_seconds),
             ("mitigation_timeout_seconds", limits.max_mitigation_timeout_seconds),
         )
-        for role, limit in self.rate_limits.items():
+        for limit_name, limit in self.rate_limits.items():
             for name, longest in checks:
                 value = getattr(limit, name)
                 allowed = [p for p in cloudflare_plans().period_values_seconds if p <= longest]
                 if value not in allowed:
                     raise field_error(
-                        f"rate_limits.{role.value}.{name}",
+                        f"rate_limits.{limit_name}.{name}",
                         f"must be one of {', '.join(map(str, allowed))} on the {plan} plan (got {value})",
                     )
         return self

@@ -192,19 +192,19 @@ def edge_section(config: PhaseConfig, run: ProgramRun) -> Section:
 
     declared_limits = {str(rule["ref"]).removeprefix("ratelimit_"): rule for rule in _rules(run, "http_ratelimit")}
     for role, limit in edge.rate_limits.items():
-        rule = declared_limits.get(role.value)
+        rule = declared_limits.get(role)
         if rule is None:
-            problems.append(f"role {role.value} has no rate limiting rule")
+            problems.append(f"rate limit {role} has no rate limiting rule")
             continue
         ratelimit = rule["ratelimit"]
         declared = (ratelimit["requestsPerPeriod"], ratelimit["period"], ratelimit["mitigationTimeout"])
         if declared != (limit.requests_per_period, limit.period_seconds, limit.mitigation_timeout_seconds):
-            problems.append(f"rate limit {role.value}: declared {declared} differs from the stack file")
+            problems.append(f"rate limit {role}: declared {declared} differs from the stack file")
         setting = (
             f"{int(ratelimit['requestsPerPeriod'])} / {duration(ratelimit['period'])} per IP, then {rule['action']} "
             f"for {duration(ratelimit['mitigationTimeout'])}"
         )
-        rows.append(["rate limit", role.value, ", ".join(limit.path_prefixes), setting])
+        rows.append(["rate limit", role, ", ".join(limit.path_prefixes), setting])
 
     budget = edge.limits.rate_limit_rules
     notes = [

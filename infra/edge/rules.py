@@ -12,7 +12,7 @@ from typing import Any
 import pulumi_cloudflare as cloudflare
 
 from infra.catalog.cloudflare import cloudflare_plans
-from infra.config.edge import BucketConfig, CacheClass, EdgeConfig, ManagedRulesetKey, Role, RoleRateLimit, WafConfig
+from infra.config.edge import BucketConfig, CacheClass, EdgeConfig, ManagedRulesetKey, RoleRateLimit, WafConfig
 
 SECONDS_PER_DAY = 86_400
 
@@ -35,19 +35,19 @@ def cache_expression(cache: CacheClass) -> str:
     return f"({host} and ({paths}))"
 
 
-def rate_limit_expressions(rate_limits: Mapping[Role, RoleRateLimit]) -> dict[Role, str]:
-    """Each role's routes, minus the more specific routes of other roles.
+def rate_limit_expressions(rate_limits: Mapping[str, RoleRateLimit]) -> dict[str, str]:
+    """Each named limit's routes, minus the more specific routes of the other limits.
 
     A request counts against every rule that matches it, so ``/api/`` (authenticated) must
     leave out ``/api/operator/`` (operator), or operators would be held to the lower limit.
     Each request is metered by exactly the role owning the longest prefix it falls under.
     """
     owners = {prefix: role for role, limit in rate_limits.items() for prefix in limit.path_prefixes}
-    expressions: dict[Role, str] = {}
+    expressions: dict[str, str] = {}
     for role, limit in rate_limits.items():
         clauses = []
         for mine in limit.path_prefixes:
-            inner = sorted(p for p, owner in owners.items() if owner is not role and p != mine and p.startswith(mine))
+            inner = sorted(p for p, owner in owners.items() if owner != role and p != mine and p.startswith(mine))
             if inner:
                 excluded = " or ".join(_path_matches(prefix) for prefix in inner)
                 clauses.append(f"({_path_matches(mine)} and not ({excluded}))")
@@ -80,14 +80,14 @@ def cache_rules(cache_ttls: Mapping[str, CacheClass]) -> list[cloudflare.Ruleset
     ]
 
 
-def rate_limit_rules(rate_limits: Mapping[Role, RoleRateLimit]) -> list[cloudflare.RulesetRuleArgsDict]:
-    """One rule per role: at most ``requests_per_period`` per client IP, then ``action``."""
+def rate_limit_rules(rate_limits: Mapping[str, RoleRateLimit]) -> list[cloudflare.RulesetRuleArgsDict]:
+    """One rule per named limit: at most ``requests_per_period`` per client IP, then ``action``."""
     expressions = rate_limit_expressions(rate_limits)
     return [
         {
-            "ref": f"ratelimit_{role.value}",
+            "ref": f"ratelimit_{role}",
             "description": (
-                f"{role.value}: {limit.requests_per_period} requests / {limit.period_seconds} s per IP on "
+                f"{role}: {limit.requests_per_period} requests / {limit.period_seconds} s per IP on "
                 f"{', '.join(limit.path_prefixes)}"
             ),
             "expression": expressions[role],
