@@ -186,7 +186,9 @@ def test_rejects_an_edge_without_a_media_bucket() -> None:
 def test_rate_limits_take_the_plans_own_names() -> None:
     # Seed 002 names its callers anonymous/authenticated/pro/operator; another plan names its own.
     growth = edge_section("growth")["rate_limits"]
-    renamed = with_edge("growth", {"rate_limits.authenticated": None, "rate_limits.partner_api": growth["authenticated"]})
+    renamed = with_edge(
+        "growth", {"rate_limits.authenticated": None, "rate_limits.partner_api": growth["authenticated"]}
+    )
     config = parse_phase_config(renamed, "Pulumi.growth.yaml")
     assert list(config.edge.rate_limits) == ["anonymous", "partner_api"]
     assert config.edge.rate_limits["partner_api"].requests_per_period == growth["authenticated"]["requests_per_period"]

@@ -82,11 +82,13 @@ PREFIXES = st.lists(SEGMENTS, min_size=0, max_size=3).map(lambda parts: "/" + ""
 
 
 @given(
-    assignment=st.dictionaries(PREFIXES, st.sampled_from(["anonymous", "authenticated", "pro", "operator"]), min_size=1, max_size=6),
+    assignment=st.dictionaries(
+        PREFIXES, st.sampled_from(["anonymous", "authenticated", "pro", "operator"]), min_size=1, max_size=6
+    ),
     path=st.lists(SEGMENTS, min_size=0, max_size=4).map(lambda parts: "/" + "/".join(parts)),
 )
 def test_each_request_is_metered_once_by_the_longest_prefix_owner(assignment: dict[str, str], path: str) -> None:
-    limits = {role: _limit([p for p, r in assignment.items() if r is role]) for role in set(assignment.values())}
+    limits = {role: _limit([p for p, r in assignment.items() if r == role]) for role in set(assignment.values())}
     expressions = rate_limit_expressions(limits)
     matched = [role for role, expression in expressions.items() if matches(expression, path)]
     covering = [prefix for prefix in assignment if path.startswith(prefix)]

@@ -178,3 +178,19 @@ def test_rejects_an_image_architecture_no_node_pool_has() -> None:
         "Pulumi.test.yaml: scaleplan:pgbouncer.image_architecture: no node pool runs amd64 (got pools "
         "base (arm64), burst (arm64)); pin the image digest of an architecture a pool has"
     ]
+
+
+def test_rejects_tolerating_the_loss_of_every_read_replica() -> None:
+    values = scale_with(
+        read_only_pool={
+            "default_pool_size": 20,
+            "min_pool_size": 5,
+            "reserve_pool_size": 5,
+            "replicas_down_tolerated": 1,
+        }
+    )
+    values["scaleplan:database"]["read_replica_count"] = 1
+    assert problems(values) == [
+        "Pulumi.test.yaml: scaleplan:pgbouncer.read_only_pool.replicas_down_tolerated: must be below "
+        "scaleplan:database.read_replica_count 1: at least one replica must stay up to take the pool (got 1)"
+    ]

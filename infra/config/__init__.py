@@ -334,6 +334,13 @@ class PhaseConfig(ConfigModel):
                 "pgbouncer.read_only_pool",
                 "pools connections to read replicas, but scaleplan:database.read_replica_count is 0; remove it",
             )
+        tolerated = None if pgbouncer.read_only_pool is None else pgbouncer.read_only_pool.replicas_down_tolerated
+        if tolerated is not None and tolerated >= self.database.read_replica_count:
+            raise field_error(
+                "pgbouncer.read_only_pool.replicas_down_tolerated",
+                f"must be below scaleplan:database.read_replica_count {self.database.read_replica_count}: at least "
+                f"one replica must stay up to take the pool (got {tolerated})",
+            )
         pools = {
             name: ec2_instance_types()[pool.instance_types[0]].architecture
             for name, pool in self.compute.node_pools.items()
@@ -352,6 +359,7 @@ class PhaseConfig(ConfigModel):
             primary_max_connections=budget.max_connections,
             replica_max_connections=budget.max_connections if self.database.read_replica_count else None,
             reserved_connections=budget.reserved,
+            read_replicas=self.database.read_replica_count,
         )
         if problems:
             path, message = problems[0]

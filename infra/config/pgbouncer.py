@@ -95,6 +95,16 @@ class ReadOnlyPoolConfig(ConfigModel):
     default_pool_size: Annotated[int, Field(ge=1, le=1000)]
     min_pool_size: PoolSize
     reserve_pool_size: PoolSize
+    replicas_down_tolerated: Annotated[int, Field(ge=0, le=15)] | None = None
+    """Read replicas that may be down while the connection budget still holds on the others.
+
+    PgBouncer opens each new server connection to the next replica host in turn (round-robin),
+    so with ``n`` replicas up each takes about ``1/n`` of the pool. ``None`` (the default)
+    budgets for all but one replica down: each replica alone must take the whole pool. A
+    number ``k`` budgets each replica for the pool spread over ``read_replica_count - k``:
+    while more than ``k`` are down, the survivors refuse the excess connections (PgBouncer
+    retries on the next host, clients wait in its queue) instead of the pool fitting.
+    """
 
     @model_validator(mode="after")
     def _min_within_default(self) -> ReadOnlyPoolConfig:

@@ -80,6 +80,7 @@ def _pgbouncer_budget_notes(config: PhaseConfig, budget: ConnectionBudget) -> li
             primary_max_connections=budget.max_connections,
             replica_max_connections=budget.max_connections if config.database.read_replica_count else None,
             reserved_connections=budget.reserved,
+            read_replicas=config.database.read_replica_count,
         )
     ]
 

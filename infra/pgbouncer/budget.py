@@ -7,12 +7,19 @@ them, so the worst case is the product. The database must still have its reserve
 (superuser and maintenance sessions, migrations, applications that connect directly).
 
 The read-only pool is checked per read replica: PgBouncer spreads new server connections
-over the replica hosts round-robin, but when replicas are down all of them land on the
-survivors, so each replica must be able to take the whole read-only pool alone.
+over the replica hosts round-robin (its default host strategy, pgbouncer/pgbouncer#736), but
+when replicas are down they land on the survivors. By default each replica must be able to
+take the whole read-only pool alone (every other replica down). A stack file may instead
+state ``read_only_pool.replicas_down_tolerated: k``: the pool is then budgeted spread over the
+``read_replica_count - k`` replicas left up, rounded up. That is what lets more replicas carry
+a pool no single replica's ``max_connections`` could (the memory model caps it near 400-500
+whatever the class: infra/database/parameters.py), at the stated cost that beyond ``k``
+replicas down the survivors refuse the excess.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from infra.config.pgbouncer import PgBouncerConfig
@@ -32,10 +39,18 @@ class PoolBudget:
     reserve_pool_size: int
     max_connections: int
     reserved_connections: int
+    servers_sharing: int = 1
+    """Database servers the pool is spread over in the budgeted worst case (replicas left up)."""
+
+    @property
+    def pool_connections(self) -> int:
+        """Every PgBouncer replica's pool and reserve together."""
+        return self.pgbouncer_replicas * (self.pool_size + self.reserve_pool_size)
 
     @property
     def server_connections(self) -> int:
-        return self.pgbouncer_replicas * (self.pool_size + self.reserve_pool_size)
+        """The most one database server takes: the whole pool, or its share among the servers left up."""
+        return math.ceil(self.pool_connections / self.servers_sharing)
 
     @property
     def available(self) -> int:
@@ -47,10 +62,14 @@ class PoolBudget:
 
     def arithmetic(self) -> str:
         """The sum as a user can check it by hand."""
-        return (
+        pool = (
             f"autoscaling.max_replicas {self.pgbouncer_replicas} x ({self.pool_key}default_pool_size "
-            f"{self.pool_size} + {self.pool_key}reserve_pool_size {self.reserve_pool_size}) = "
-            f"{self.server_connections} server connections to {self.target}; max_connections "
+            f"{self.pool_size} + {self.pool_key}reserve_pool_size {self.reserve_pool_size})"
+        )
+        if self.servers_sharing > 1:
+            pool = f"{pool} = {self.pool_connections} over {self.servers_sharing} read replicas left up"
+        return (
+            f"{pool} = {self.server_connections} server connections to {self.target}; max_connections "
             f"{self.max_connections} - {self.reserved_connections} reserved = {self.available} available"
         )
 
@@ -67,8 +86,13 @@ def pool_budgets(
     primary_max_connections: int,
     replica_max_connections: int | None,
     reserved_connections: int,
+    read_replicas: int = 1,
 ) -> list[PoolBudget]:
-    """The budget of each pool the config declares (read-only only if it has one)."""
+    """The budget of each pool the config declares (read-only only if it has one).
+
+    ``read_replicas`` is the database's read replica count, over which the read-only pool is
+    spread when ``read_only_pool.replicas_down_tolerated`` is stated.
+    """
     replicas = config.autoscaling.max_replicas
     budgets = [
         PoolBudget(
@@ -94,6 +118,11 @@ def pool_budgets(
                 reserve_pool_size=read_only.reserve_pool_size,
                 max_connections=replica_max_connections,
                 reserved_connections=reserved_connections,
+                servers_sharing=(
+                    1
+                    if read_only.replicas_down_tolerated is None
+                    else read_replicas - read_only.replicas_down_tolerated
+                ),
             )
         )
     return budgets
@@ -105,6 +134,7 @@ def budget_problems(
     primary_max_connections: int,
     replica_max_connections: int | None,
     reserved_connections: int,
+    read_replicas: int = 1,
 ) -> list[tuple[str, str]]:
     """``(path, message)`` for each pool that does not fit; empty when all fit."""
     return [
@@ -114,6 +144,7 @@ def budget_problems(
             primary_max_connections=primary_max_connections,
             replica_max_connections=replica_max_connections,
             reserved_connections=reserved_connections,
+            read_replicas=read_replicas,
         )
         if not budget.fits
     ]
