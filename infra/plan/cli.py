@@ -201,6 +201,8 @@ def failure_lines(reports: Sequence[PhaseReport], build_errors: Mapping[str, Pha
             if not section.failed:
                 continue
             check = CHECKS.get(section.title, f"{section.title.lower()} check")
+            if section.title == "Cost" and "total_usd" not in section.data:
+                check = "cost estimate"  # nothing priced, so no budget comparison was made
             lines.append(f"FAILED {report.stack} ({report.stack_file}): {check}: {_first_reason(section)}")
     return lines
 
@@ -213,6 +215,8 @@ def _first_reason(section: Section) -> str:
     for row in section.rows:
         if any(str(cell) in ("mandatory", "error") for cell in row):
             return " ".join(str(cell) for cell in row if cell not in (None, ""))
+    if section.columns == ("problem",) and section.rows:
+        return str(section.rows[0][0])
     flagged = [note for note in section.notes if any(word in note for word in ("short", "not ", "cannot"))]
     if flagged:
         return flagged[0]
