@@ -81,7 +81,9 @@ class Estimate:
 
     @property
     def total_usd(self) -> float:
-        return sum(line.monthly_usd for line in self.lines)
+        # fsum is exact, hence independent of the order the mocked run registered resources in:
+        # a plain sum differed in the last cent between two plans of one stack file.
+        return math.fsum(line.monthly_usd for line in self.lines)
 
     def top(self, count: int) -> list[CostLine]:
         """The ``count`` most expensive lines, most expensive first."""

@@ -58,7 +58,7 @@ class ExamplePlan:
 def plan_example(directory: Path) -> ExamplePlan:
     """``python -m infra.plan --stack-dir <directory> --format json`` in a fresh process."""
     started = time.monotonic()
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module, arguments we built
+    done = subprocess.run(  # our own interpreter and module, with arguments built here
         [sys.executable, "-m", "infra.plan", "--stack-dir", str(directory), "--format", "json"],
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -91,13 +91,22 @@ def summary_table(document: Mapping[str, Any]) -> str:
         estimated = f"${total:,.2f}" if isinstance(total, int | float) else "not priced"
         budgeted = f"${budget:,.0f}" if isinstance(budget, int | float) else "-"
         share = f"{cost['budget_ratio']:.1%}" if isinstance(cost.get("budget_ratio"), int | float) else "-"
+        users, concurrent, rps = (
+            _figure(capacity.get(key)) for key in ("users (top of phase)", "peak concurrent users", "peak requests/s")
+        )
         lines.append(
-            f"| `{Path(phase['stack_file']).name}` | {capacity.get('users (top of phase)', '-')} "
-            f"| {capacity.get('peak concurrent users', '-')} | {capacity.get('peak requests/s', '-')} "
+            f"| `{Path(phase['stack_file']).name}` | {users} | {concurrent} | {rps} "
             f"| {estimated} | {budgeted} | {share} | {'FAILED' if phase['failed'] else 'ok'} |"
         )
     lines.append(END)
     return "\n".join(lines)
+
+
+def _figure(value: object) -> str:
+    """A capacity figure as the README shows it: whole numbers with thousands separators."""
+    if isinstance(value, int | float):
+        return f"{value:,.0f}"
+    return "-" if value is None else str(value)
 
 
 def with_summary(readme: str, block: str, source: str) -> str:
