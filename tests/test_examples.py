@@ -8,11 +8,12 @@ These tests stay at the config level.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
-from infra.config import PhaseConfigError
+from infra.config import PhaseConfig, PhaseConfigError
 from infra.config.loader import load_stack_file
 from infra.config.phases import plan_order
 from infra.plan.examples import BEGIN, END, EXAMPLES_DIR, example_dirs, example_stack_files, summary_table, with_summary
@@ -21,6 +22,11 @@ from tests.conftest import ROOT
 
 EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*/Pulumi.*.yaml"))
 """Every example stack file, found as the CI script finds them: another plan's files count as they land."""
+
+
+@functools.cache
+def example_config(path: Path) -> PhaseConfig:
+    return load_stack_file(path)
 
 
 def test_the_seed_examples_are_there() -> None:
@@ -35,7 +41,7 @@ def test_every_example_stack_file_belongs_to_a_discovered_example() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_example_stack_file_validates(path: Path) -> None:
-    config = load_stack_file(path)
+    config = example_config(path)
     # The stack name is the file's; the label is free, but two stages of one plan must differ.
     assert config.environment.phase
     assert config.budget.monthly_usd > 0
@@ -43,7 +49,7 @@ def test_every_example_stack_file_validates(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_example_derives_its_own_policy_settings(path: Path) -> None:
-    config = load_stack_file(path)
+    config = example_config(path)
     cost = pack_settings(config)["cost"]
     # Judged against this file's budget and node ceiling, never the root plan's (issue 14).
     assert cost["scaleplan-cost-stack-disallow-over-budget"]["budget_monthly_usd"] == config.budget.monthly_usd
@@ -53,7 +59,7 @@ def test_every_example_derives_its_own_policy_settings(path: Path) -> None:
 
 @pytest.mark.parametrize("directory", example_dirs(), ids=lambda d: d.name)
 def test_each_example_has_distinct_phase_labels_in_capacity_order(directory: Path) -> None:
-    configs = {path.name: load_stack_file(path) for path in example_stack_files(directory)}
+    configs = {path.name: example_config(path) for path in example_stack_files(directory)}
     labels = [config.environment.phase for config in configs.values()]
     assert len(set(labels)) == len(labels)
     users = [configs[name].capacity.users_max for name in plan_order(configs)]
@@ -78,7 +84,7 @@ def test_the_largest_ftw_stages_spread_the_read_only_pool_over_replicas() -> Non
     # 750k and 1M: one replica's 399 connections cannot hold the read-only pool; they are
     # buildable only because the budget spreads it over the replicas left up.
     for stage, replicas in (("users-750k", 3), ("users-1m", 4)):
-        config = load_stack_file(EXAMPLES_DIR / "fairtradeworker-400k-day-one" / f"Pulumi.{stage}.yaml")
+        config = example_config(EXAMPLES_DIR / "fairtradeworker-400k-day-one" / f"Pulumi.{stage}.yaml")
         assert config.pgbouncer is not None
         assert config.pgbouncer.read_only_pool is not None
         assert config.database.read_replica_count == replicas
