@@ -319,6 +319,8 @@ def build_phase(config: PhaseConfig) -> Phase:
                 account_id=account_id,
                 application_logins_secret_name=application_logins_secret_name(env.name),
                 application_logins_kms_key_arn=keys.keys["cache"].arn,
+                cluster_name=cluster_physical_name(env.name),
+                logs_kms_key_arn=keys.keys["logs"].arn,
                 # Its charts and Services wait for the load balancer controller's webhook.
                 after=[kubernetes.platform.load_balancer_controller],
             ),

@@ -136,14 +136,59 @@ class ResourcesConfig(ConfigModel):
         return self
 
 
+PgName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,40}$")]
+
+LOG_RETENTION_DAYS = frozenset({1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365})
+"""Retention periods CloudWatch Logs accepts (``PutRetentionPolicy``), up to a year."""
+
+
+class MetricsConfig(ConfigModel):
+    """Pool metrics into CloudWatch: two sidecars in every PgBouncer pod (docs/pgbouncer.md).
+
+    ``pgbouncer_exporter`` reads PgBouncer's admin console over loopback as a ``stats_users``
+    login (SHOW commands only) and serves Prometheus text on loopback; the CloudWatch agent
+    scrapes it and sends the selected pool gauges as embedded-metric-format log events to one
+    log group, from which CloudWatch extracts the metrics (no ``PutMetricData``).
+    """
+
+    exporter_image: Annotated[str, Field(min_length=1, max_length=512)]
+    """prometheus-community/pgbouncer_exporter, pinned by digest."""
+    agent_image: Annotated[str, Field(min_length=1, max_length=512)]
+    """The CloudWatch agent, pinned by digest."""
+    exporter_resources: ResourcesConfig
+    agent_resources: ResourcesConfig
+    metric_namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/#:-]{1,255}$")] = "PgBouncer"
+    """CloudWatch namespace of the extracted metrics."""
+    scrape_interval_seconds: Annotated[int, Field(ge=10, le=60)] = 60
+    """How often the agent scrapes; 60 s matches the alarms' one-minute periods."""
+    log_retention_days: int = 7
+    """How long the EMF log events are kept; the metrics extracted from them are CloudWatch's own."""
+    stats_user: PgName = "pgbouncer_stats"
+    """The exporter's login: listed in ``stats_users`` only, so it can run SHOW and nothing else."""
+
+    @model_validator(mode="after")
+    def _pinned_and_kept(self) -> MetricsConfig:
+        for key in ("exporter_image", "agent_image"):
+            value = getattr(self, key)
+            if not IMAGE_BY_DIGEST.match(value):
+                raise field_error(
+                    key,
+                    "must be pinned by digest, as registry/repository[:tag]@sha256:<64 hex digits> "
+                    f"(got {value!r}); find the digest with `crane digest <image>:<tag>`",
+                )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise field_error(
+                "log_retention_days",
+                f"must be one of {', '.join(map(str, sorted(LOG_RETENTION_DAYS)))} (got {self.log_retention_days})",
+            )
+        return self
+
+
 class Login(enum.StrEnum):
     """The application's two alternating database logins (``<role>_a``, ``<role>_b``)."""
 
     A = "a"
     B = "b"
-
-
-PgName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,40}$")]
 
 
 class ApplicationIdentityConfig(ConfigModel):
@@ -219,6 +264,8 @@ class PgBouncerConfig(ConfigModel):
     cert_manager_chart_version: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+$")] = "v1.16.2"
     application_identity: ApplicationIdentityConfig | None = None
     """The application's own database logins (docs/pgbouncer.md); ``None``: only the master user."""
+    metrics: MetricsConfig | None = None
+    """Pool metrics into CloudWatch (exporter and agent sidecars); ``None``: no pool metrics, no pool alarms."""
 
     @model_validator(mode="after")
     def _image_pinned(self) -> PgBouncerConfig:

@@ -23,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
-from infra.config.pgbouncer import Login, PgBouncerConfig
+from infra.config.pgbouncer import Login, MetricsConfig, PgBouncerConfig, ResourcesConfig
 from infra.naming import Service, physical_name
+from infra.pgbouncer import metrics
 from infra.pgbouncer.ini import INI_PATH, LISTEN_PORT, POD_FILES, PoolRole, ServerEndpoint, render_ini
 from infra.secrets.policy import secret_reader_statements
-from infra.tagging import kubernetes_labels
+from infra.tagging import kubernetes_labels, with_name
 
 RDS_CA_DIR = Path(__file__).resolve().parent / "rds_ca"
 RUN_AS_ID = 65532
@@ -43,6 +46,20 @@ CONFIG_CHECKSUM_ANNOTATION = "scaleplan.io/config-sha256"
 USERLIST_KEY = "userlist.txt"
 # RDS-managed master passwords never contain '"', so the ini-style quoting is safe.
 USERLIST_TEMPLATE = '"{{ .username }}" "{{ .password }}"\n'
+IRSA_SKIP_CONTAINERS_ANNOTATION = "eks.amazonaws.com/skip-containers"
+"""The EKS Pod Identity Webhook gives the IRSA token to every container but those named here."""
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+PGBOUNCER_CONTAINER = "pgbouncer"
+EXPORTER_CONTAINER = "pgbouncer-exporter"
+AGENT_CONTAINER = "cloudwatch-agent"
+AGENT_CONFIG_FILE = "cwagentconfig.json"
+AGENT_WRITABLE_DIRS = (
+    "/opt/aws/amazon-cloudwatch-agent/etc",
+    "/opt/aws/amazon-cloudwatch-agent/logs",
+    "/opt/aws/amazon-cloudwatch-agent/var",
+    "/tmp",
+)
+"""Where the agent writes (its translated config, its own log, its state) under a read-only root."""
 
 
 RDS_CA_BUNDLE = RDS_CA_DIR / "global-bundle.pem"
@@ -101,6 +118,11 @@ def config_checksum(ini_text: str) -> str:
     return hashlib.sha256(ini_text.encode()).hexdigest()
 
 
+def log_group_name(environment: str) -> str:
+    """The pool metrics' log group: ``/ftw-prod-pgbouncer-metrics``."""
+    return "/" + physical_name(environment, "pgbouncer", "metrics", service=Service.LOG_GROUP)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PgBouncerArgs:
     config: PgBouncerConfig
@@ -126,6 +148,10 @@ class PgBouncerArgs:
     """Secret holding each application login's password (a property per login), created by
     :class:`~infra.database.identity.ApplicationDatabaseIdentity`; ``None``: master only."""
     application_logins_kms_key_arn: pulumi.Input[str] | None = None
+    cluster_name: str = ""
+    """The EKS cluster's name: the ``ClusterName`` dimension of the pool metrics."""
+    logs_kms_key_arn: pulumi.Input[str] | None = None
+    """CMK of the pool metrics' log group (required with ``config.metrics``)."""
     after: Sequence[pulumi.Resource] = ()
     """What every in-cluster object here waits for: the AWS Load Balancer Controller's
     release, whose webhook fails closed on the Services these charts and pools create
@@ -152,6 +178,10 @@ class PgBouncer(pulumi.ComponentResource):
     secret_store: k8s.apiextensions.CustomResource
     """The namespace's ``SecretStore`` (its role reads the master secret and the application logins)."""
     secret_store_name: str
+    metrics_log_group_name: str | None
+    """The log group the pool metrics arrive in (``None`` without ``config.metrics``)."""
+    metrics_role_arn: pulumi.Output[str] | None
+    """The IRSA role of the pods' CloudWatch agent (``None`` without ``config.metrics``)."""
 
     def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:database:PgBouncer", name, None, opts)
@@ -270,6 +300,14 @@ class PgBouncer(pulumi.ComponentResource):
         self.secret_store = store
         self.secret_store_name = store_name
         credentials_secret = k8s_name("credentials")
+        stats = self._stats_login(
+            name, cfg.metrics, namespace=ns, labels=labels, secret_name=k8s_name("stats"), opts=on_k8s
+        )
+        template: pulumi.Input[str] = (
+            userlist_template(logins)
+            if stats is None
+            else stats.userlist_line.apply(lambda line: userlist_template(logins) + line)
+        )
         k8s.apiextensions.CustomResource(
             f"{name}-credentials",
             api_version="external-secrets.io/v1",
@@ -284,7 +322,7 @@ class PgBouncer(pulumi.ComponentResource):
                     "template": {
                         "engineVersion": "v2",
                         "type": "Opaque",
-                        "data": {USERLIST_KEY: userlist_template(logins)},
+                        "data": {USERLIST_KEY: template},
                     },
                 },
                 "data": [
@@ -326,9 +364,21 @@ class PgBouncer(pulumi.ComponentResource):
         client_tls = self._client_certificate(
             name, cfg, namespace=ns, labels=labels, secret_name=client_tls_secret, dns_names=dns_names, opts=on_k8s
         )
+        self.metrics_log_group_name = None
+        self.metrics_role_arn = None
+        account_annotations: dict[str, pulumi.Input[str]] = {}
+        if cfg.metrics is not None:
+            metrics_role = self._metrics_sink(name, args, service_account=k8s_name())
+            self.metrics_log_group_name = log_group_name(args.environment)
+            self.metrics_role_arn = metrics_role.arn
+            account_annotations[ROLE_ARN_ANNOTATION] = metrics_role.arn
         pods_account = k8s.core.v1.ServiceAccount(
             f"{name}-account",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=k8s_name(), namespace=ns, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=k8s_name(), namespace=ns, labels=labels, annotations=account_annotations or None
+            ),
+            # No API token in the pods; the IRSA web-identity token (an STS audience token, useless
+            # against the Kubernetes API) is projected by EKS into the agent container only.
             automount_service_account_token=False,
             opts=on_k8s,
         )
@@ -352,6 +402,7 @@ class PgBouncer(pulumi.ComponentResource):
                     server_ca=server_ca.metadata.name,
                     credentials=credentials_secret,
                     client_tls=client_tls_secret,
+                    stats=k8s_name("stats") if stats is not None else None,
                 ),
                 opts=pulumi.ResourceOptions.merge(on_k8s, pulumi.ResourceOptions(depends_on=[reloader, client_tls])),
             )
@@ -363,8 +414,66 @@ class PgBouncer(pulumi.ComponentResource):
                 "namespace": self.namespace,
                 "service_hosts": self.service_hosts,
                 "credentials_role_arn": self.credentials_role_arn,
+                "metrics_role_arn": self.metrics_role_arn,
             }
         )
+
+    def _stats_login(
+        self,
+        name: str,
+        cfg: MetricsConfig | None,
+        *,
+        namespace: pulumi.Input[str],
+        labels: Mapping[str, str],
+        secret_name: str,
+        opts: pulumi.ResourceOptions,
+    ) -> _StatsLogin | None:
+        """The exporter's ``stats_users`` login: a random password in a Secret the exporter reads,
+        and its SCRAM verifier (not the password) in PgBouncer's auth_file."""
+        if cfg is None:
+            return None
+        password = random.RandomPassword(
+            f"{name}-stats-password", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        salt = random.RandomId(f"{name}-stats-salt", byte_length=16, opts=pulumi.ResourceOptions(parent=self))
+        k8s.core.v1.Secret(
+            f"{name}-stats",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace, labels=dict(labels)),
+            type="Opaque",
+            string_data={"password": password.result},
+            opts=opts,
+        )
+        line = pulumi.Output.all(password.result, salt.b64_std).apply(
+            lambda values: metrics.stats_userlist_line(cfg.stats_user, str(values[0]), str(values[1]))
+        )
+        return _StatsLogin(userlist_line=line)
+
+    def _metrics_sink(self, name: str, args: PgBouncerArgs, *, service_account: str) -> aws.iam.Role:
+        """The log group the agents write EMF events to, and the IRSA role that may write only there."""
+        cfg = args.config.metrics
+        if cfg is None or not args.cluster_name or args.logs_kms_key_arn is None:
+            raise ValueError("pool metrics need config.metrics, cluster_name and logs_kms_key_arn")
+        group_name = log_group_name(args.environment)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-metrics-logs",
+            name=group_name,
+            retention_in_days=cfg.log_retention_days,
+            kms_key_id=args.logs_kms_key_arn,
+            tags=with_name(args.tags, group_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role = args.oidc.service_account_role(
+            f"{name}-metrics",
+            ServiceAccountRoleArgs(
+                environment=args.environment,
+                namespace=args.config.namespace,
+                service_account=service_account,
+                policy_json=log_group.arn.apply(metrics.log_writer_policy),
+                tags=args.tags,
+            ),
+            parent=self,
+        )
+        return role
 
     def _client_certificate(
         self,
@@ -455,6 +564,26 @@ class PgBouncer(pulumi.ComponentResource):
         cfg = args.config
         selector = {"app.kubernetes.io/name": "pgbouncer", "app.kubernetes.io/component": role.value}
         pool_labels = {**labels, **selector}
+        metrics_config: pulumi.Output[str] | None = None
+        if cfg.metrics is not None and self.metrics_log_group_name is not None:
+            agent_json = metrics.agent_config(
+                cluster_name=args.cluster_name,
+                log_group_name=self.metrics_log_group_name,
+                namespace=cfg.metrics.metric_namespace,
+                database=args.database_name,
+                region=args.region,
+            )
+            scrape = metrics.prometheus_scrape_config(role, interval_seconds=cfg.metrics.scrape_interval_seconds)
+            digest = config_checksum(agent_json + scrape)[:10]
+            metrics_config = k8s.core.v1.ConfigMap(
+                f"{name}-{role.value}-metrics-config",
+                # Named after its content, like the ini's ConfigMap below, for the same reason.
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{names.workload}-metrics-{digest}", namespace=namespace, labels=pool_labels
+                ),
+                data={AGENT_CONFIG_FILE: agent_json, Path(metrics.PROMETHEUS_CONFIG_PATH).name: scrape},
+                opts=opts,
+            ).metadata.name
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-{role.value}-config",
             # Named after its content: a changed ini is a new ConfigMap created beside the one
@@ -491,6 +620,7 @@ class PgBouncer(pulumi.ComponentResource):
                     checksum=ini_text.apply(config_checksum),
                     names=names,
                     config_map=config_map.metadata.name,
+                    metrics_config=metrics_config,
                 ),
             ),
             # The autoscaler owns the replica count after creation.
@@ -528,9 +658,12 @@ class PgBouncer(pulumi.ComponentResource):
                 min_replicas=cfg.autoscaling.min_replicas,
                 max_replicas=cfg.autoscaling.max_replicas,
                 metrics=[
+                    # PgBouncer's own CPU, not the pod's: the metrics sidecars' requests would
+                    # otherwise dilute the utilisation the autoscaler follows.
                     k8s.autoscaling.v2.MetricSpecArgs(
-                        type="Resource",
-                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        type="ContainerResource",
+                        container_resource=k8s.autoscaling.v2.ContainerResourceMetricSourceArgs(
+                            container=PGBOUNCER_CONTAINER,
                             name="cpu",
                             target=k8s.autoscaling.v2.MetricTargetArgs(
                                 type="Utilization",
@@ -552,6 +685,85 @@ class _PoolNames:
     server_ca: pulumi.Input[str]
     credentials: str
     client_tls: str
+    stats: str | None = None
+    """The Secret with the exporter's password; ``None`` without pool metrics."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _StatsLogin:
+    userlist_line: pulumi.Output[str]
+    """The exporter's auth_file line (its SCRAM verifier)."""
+
+
+def _resources(resources: ResourcesConfig) -> k8s.core.v1.ResourceRequirementsArgs:
+    return k8s.core.v1.ResourceRequirementsArgs(
+        requests={"cpu": f"{resources.cpu_request_millicores}m", "memory": f"{resources.memory_request_mib}Mi"},
+        limits={"cpu": f"{resources.cpu_limit_millicores}m", "memory": f"{resources.memory_limit_mib}Mi"},
+    )
+
+
+def _restricted() -> k8s.core.v1.SecurityContextArgs:
+    """Every container's: non-root, read-only root, no privilege escalation, no capabilities."""
+    return k8s.core.v1.SecurityContextArgs(
+        run_as_non_root=True,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        privileged=False,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def _metrics_containers(
+    cfg: MetricsConfig, *, stats_secret: str
+) -> tuple[list[k8s.core.v1.ContainerArgs], list[k8s.core.v1.VolumeArgs]]:
+    """The exporter and the CloudWatch agent. Neither listens beyond loopback, so neither has a
+    container port or a probe (the kubelet probes the pod IP): a dead exporter shows as the pool
+    metrics going missing, which the clients-waiting alarm reports (INSUFFICIENT_DATA)."""
+    exporter = k8s.core.v1.ContainerArgs(
+        name=EXPORTER_CONTAINER,
+        image=cfg.exporter_image,
+        image_pull_policy="IfNotPresent",
+        args=[f"--web.listen-address=127.0.0.1:{metrics.EXPORTER_PORT}"],
+        env=[
+            k8s.core.v1.EnvVarArgs(
+                name=metrics.STATS_PASSWORD_ENV,
+                value_from=k8s.core.v1.EnvVarSourceArgs(
+                    secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=stats_secret, key="password")
+                ),
+            ),
+            # Kubernetes expands $(PGBOUNCER_STATS_PASSWORD) from the variable above.
+            k8s.core.v1.EnvVarArgs(
+                name=metrics.CONNECTION_STRING_ENV, value=metrics.exporter_connection_string(cfg.stats_user)
+            ),
+        ],
+        resources=_resources(cfg.exporter_resources),
+        security_context=_restricted(),
+    )
+    writable = [(f"agent-scratch-{index}", path) for index, path in enumerate(AGENT_WRITABLE_DIRS)]
+    agent = k8s.core.v1.ContainerArgs(
+        name=AGENT_CONTAINER,
+        image=cfg.agent_image,
+        image_pull_policy="IfNotPresent",
+        resources=_resources(cfg.agent_resources),
+        security_context=_restricted(),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="agent-config", mount_path=metrics.AGENT_CONFIG_DIR, read_only=True),
+            k8s.core.v1.VolumeMountArgs(
+                name="prometheus-config",
+                mount_path=str(Path(metrics.PROMETHEUS_CONFIG_PATH).parent),
+                read_only=True,
+            ),
+            *(k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path) for volume, path in writable),
+        ],
+    )
+    volumes = [
+        *(
+            k8s.core.v1.VolumeArgs(name=volume, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="64Mi"))
+            for volume, _ in writable
+        ),
+    ]
+    return [exporter, agent], volumes
 
 
 def _pod_template(
@@ -562,8 +774,27 @@ def _pod_template(
     checksum: pulumi.Input[str],
     names: _PoolNames,
     config_map: pulumi.Input[str],
+    metrics_config: pulumi.Input[str] | None = None,
 ) -> k8s.core.v1.PodTemplateSpecArgs:
-    resources = cfg.resources
+    sidecars: list[k8s.core.v1.ContainerArgs] = []
+    sidecar_volumes: list[k8s.core.v1.VolumeArgs] = []
+    annotations: dict[str, pulumi.Input[str]] = {CONFIG_CHECKSUM_ANNOTATION: checksum}
+    if cfg.metrics is not None and metrics_config is not None and names.stats is not None:
+        sidecars, sidecar_volumes = _metrics_containers(cfg.metrics, stats_secret=names.stats)
+        sidecar_volumes += [
+            k8s.core.v1.VolumeArgs(
+                name=volume,
+                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+                    name=metrics_config, default_mode=0o444, items=[k8s.core.v1.KeyToPathArgs(key=key, path=key)]
+                ),
+            )
+            for volume, key in (
+                ("agent-config", AGENT_CONFIG_FILE),
+                ("prometheus-config", Path(metrics.PROMETHEUS_CONFIG_PATH).name),
+            )
+        ]
+        # Only the agent writes to AWS: PgBouncer and the exporter get no AWS credentials.
+        annotations[IRSA_SKIP_CONTAINERS_ANNOTATION] = f"{PGBOUNCER_CONTAINER},{EXPORTER_CONTAINER}"
     probe_port = k8s.core.v1.TCPSocketActionArgs(port="pgbouncer")
     mounts = [
         ("config", str(Path(INI_PATH).parent)),
@@ -585,7 +816,7 @@ def _pod_template(
         )
     ]
     return k8s.core.v1.PodTemplateSpecArgs(
-        metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(labels), annotations={CONFIG_CHECKSUM_ANNOTATION: checksum}),
+        metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(labels), annotations=annotations),
         spec=k8s.core.v1.PodSpecArgs(
             service_account_name=names.service_account,
             automount_service_account_token=False,
@@ -603,7 +834,7 @@ def _pod_template(
             node_selector={"kubernetes.io/arch": cfg.image_architecture.value},
             containers=[
                 k8s.core.v1.ContainerArgs(
-                    name="pgbouncer",
+                    name=PGBOUNCER_CONTAINER,
                     image=cfg.image,
                     image_pull_policy="IfNotPresent",
                     command=["pgbouncer", INI_PATH],
@@ -618,29 +849,14 @@ def _pod_template(
                         failure_threshold=3,
                         timeout_seconds=2,
                     ),
-                    resources=k8s.core.v1.ResourceRequirementsArgs(
-                        requests={
-                            "cpu": f"{resources.cpu_request_millicores}m",
-                            "memory": f"{resources.memory_request_mib}Mi",
-                        },
-                        limits={
-                            "cpu": f"{resources.cpu_limit_millicores}m",
-                            "memory": f"{resources.memory_limit_mib}Mi",
-                        },
-                    ),
-                    security_context=k8s.core.v1.SecurityContextArgs(
-                        run_as_non_root=True,
-                        allow_privilege_escalation=False,
-                        read_only_root_filesystem=True,
-                        privileged=False,
-                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                    ),
+                    resources=_resources(cfg.resources),
+                    security_context=_restricted(),
                     volume_mounts=[
                         k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path, read_only=True)
                         for volume, path in mounts
                     ],
-                )
+                ),
+                *sidecars,
             ],
             volumes=[
                 k8s.core.v1.VolumeArgs(
@@ -662,6 +878,7 @@ def _pod_template(
                     name="client-tls",
                     secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=names.client_tls, default_mode=0o440),
                 ),
+                *sidecar_volumes,
             ],
         ),
     )

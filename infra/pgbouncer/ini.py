@@ -139,6 +139,9 @@ def render_ini(
             "client_tls_key_file": files.client_key_file,
             "client_tls_protocols": TLS_PROTOCOLS,
         }
+    if config.metrics is not None:
+        # The metrics exporter's login: SHOW commands on the admin console, nothing else.
+        settings["stats_users"] = config.metrics.stats_user
     settings |= {
         # JDBC drivers send it at startup; refusing it would refuse every Java client.
         "ignore_startup_parameters": "extra_float_digits",
