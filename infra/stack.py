@@ -40,7 +40,7 @@ from infra.edge.tunnel import OriginTunnel, OriginTunnelArgs, tunnel_token_secre
 from infra.keys import KeyPurpose, PlatformKeys, PlatformKeysArgs
 from infra.naming import Service, physical_name
 from infra.network.component import Network, NetworkArgs
-from infra.observability.alarms import cache_node_ids
+from infra.observability.alarms import PgBouncerPools, cache_node_ids
 from infra.observability.component import Operations, OperationsArgs
 from infra.observability.policies import KEY_SERVICE_PRINCIPALS
 from infra.observability.recovery import assess_recovery
@@ -339,6 +339,7 @@ def build_phase(config: PhaseConfig) -> Phase:
         kubernetes=kubernetes,
         database=database,
         cache=cache,
+        pgbouncer=pgbouncer,
         account_id=account_id,
         kms_key_arn=keys.keys["alerts"].arn,
         tags=tags,
@@ -888,6 +889,7 @@ def _build_operations(
     kubernetes: Kubernetes | None,
     database: Postgres,
     cache: Cache | None,
+    pgbouncer: PgBouncer | None,
     account_id: pulumi.Output[str],
     kms_key_arn: pulumi.Output[str],
     tags: dict[str, str],
@@ -937,6 +939,7 @@ def _build_operations(
             ),
             live_target_groups=_live_target_groups(config),
             **_container_insights_watch(config),
+            pgbouncer=_pgbouncer_pools(config, pgbouncer, env.name),
             cache_node_ids=(
                 cache_node_ids(
                     cache.replication_group_id,
@@ -949,4 +952,15 @@ def _build_operations(
             ),
         ),
         opts=on_aws,
+    )
+
+
+def _pgbouncer_pools(config: PhaseConfig, pgbouncer: PgBouncer | None, environment: str) -> PgBouncerPools | None:
+    """What PgBouncer's pool alarms watch, when its pods publish pool metrics."""
+    if pgbouncer is None or config.pgbouncer is None or config.pgbouncer.metrics is None:
+        return None
+    return PgBouncerPools(
+        cluster=cluster_physical_name(environment),
+        database=config.database.database_name,
+        pool_sizes=dict(pgbouncer.pool_sizes),
     )

@@ -13,7 +13,15 @@ from tests.conftest import PHASES, built_phase, phase_config
 
 RUNBOOKS = Path(__file__).resolve().parent.parent / "docs" / "runbooks"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-PAGES = ("traffic-spike", "bad-deploy-rollback", "database-failover", "restore", "cache-failure", "promotion")
+PAGES = (
+    "traffic-spike",
+    "bad-deploy-rollback",
+    "database-failover",
+    "restore",
+    "cache-failure",
+    "promotion",
+    "pgbouncer-saturation",
+)
 _NAME = re.compile(r"`(<env>-[a-z0-9<>-]+)`")
 _PLACEHOLDER = re.compile(r"<([a-z]+)>")
 _VALUES = {"level": "(?:warning|critical)", "slot": "(?:blue|green)"}

@@ -93,6 +93,14 @@ class CountBelow(Levels):
     critical: Count | None = None
 
 
+class MinutesSustained(Levels):
+    """Alarm when a condition holds for this many minutes in a row (a longer spell is worse)."""
+
+    unit: ClassVar[str] = " min"
+    warning: Annotated[int, Field(ge=1, le=60)] | None = None
+    critical: Annotated[int, Field(ge=1, le=60)] | None = None
+
+
 class SubscriptionProtocol(enum.StrEnum):
     """How a topic reaches a person or a system (the SNS protocols this program allows)."""
 
@@ -246,6 +254,13 @@ class OperationsConfig(ConfigModel):
     pod_memory_percent: PercentAbove | None = None
     """Memory of the pod of each watched namespace nearest its memory limit, where the kernel
     kills it (Container Insights ``pod_memory_utilization_over_pod_limit``)."""
+    pgbouncer_clients_waiting_minutes: MinutesSustained | None = None
+    """Minutes in a row that some PgBouncer pool had clients queued for a server connection
+    (``cl_waiting`` above 0); raises alarms only where PgBouncer publishes pool metrics."""
+    pgbouncer_max_wait_seconds: SecondsAbove | None = None
+    """Age of the oldest client still waiting for a server connection, worst pool of any pod (``maxwait``)."""
+    pgbouncer_pool_utilisation_percent: PercentAbove | None = None
+    """Server connections in use (``sv_active``) as a share of the pool's ``default_pool_size``, busiest pool."""
     evaluation_minutes: Annotated[int, Field(ge=1, le=60)] = 5
     """One-minute periods that must all breach before an alarm fires (and all recover before OK)."""
     cache_min_lookups_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = 100

@@ -157,11 +157,9 @@ class MetricsConfig(ConfigModel):
     """The CloudWatch agent, pinned by digest."""
     exporter_resources: ResourcesConfig
     agent_resources: ResourcesConfig
-    metric_namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/#:-]{1,255}$")] = "PgBouncer"
-    """CloudWatch namespace of the extracted metrics."""
     scrape_interval_seconds: Annotated[int, Field(ge=10, le=60)] = 60
     """How often the agent scrapes; 60 s matches the alarms' one-minute periods."""
-    log_retention_days: int = 7
+    log_retention_days: int = 30
     """How long the EMF log events are kept; the metrics extracted from them are CloudWatch's own."""
     stats_user: PgName = "pgbouncer_stats"
     """The exporter's login: listed in ``stats_users`` only, so it can run SHOW and nothing else."""

@@ -91,6 +91,19 @@ class DatabaseInstance:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PgBouncerPools:
+    """PgBouncer's pool metrics (infra/pgbouncer/metrics.py): where they are published and each
+    pool role's ``default_pool_size``, the denominator of its utilisation."""
+
+    cluster: str
+    """``ClusterName`` dimension: the EKS cluster the pods run in."""
+    database: str
+    """``database`` dimension: the application's database, the one pool of each role."""
+    pool_sizes: Mapping[str, int]
+    """``default_pool_size`` by pool role (``rw``, ``ro``): the ``PoolRole`` dimension."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Watched:
     """What the phase runs that the alarms watch; empty collections raise no alarms for them."""
 
@@ -115,6 +128,8 @@ class Watched:
     cluster, or no Container Insights) raises no node-memory, disk or pod alarms."""
     pod_namespaces: Sequence[str] = ()
     """Namespaces whose pods are watched through Container Insights (with the cluster above)."""
+    pgbouncer: PgBouncerPools | None = None
+    """PgBouncer's pools, when it publishes pool metrics; ``None`` raises no PgBouncer alarms."""
 
 
 def cache_node_ids(
@@ -418,6 +433,80 @@ def _container_insights_alarms(ops: OperationsConfig, watched: Watched) -> list[
     return alarms
 
 
+def _pgbouncer_alarms(ops: OperationsConfig, pools: PgBouncerPools | None) -> list[AlarmDefinition]:
+    """Per pool role: clients queued for a server connection, how long the oldest has waited, and
+    how full the pool is. The metrics of every pod (and of each login's pool) share one dimension
+    set, so ``Maximum`` is the worst pool of the worst pod, whichever pods run today."""
+    if pools is None:
+        return []
+    alarms: list[AlarmDefinition] = []
+    for role, pool_size in sorted(pools.pool_sizes.items()):
+        if pool_size < 1:
+            raise ValueError(f"PgBouncer pool {role}: pool size must be above 0 (got {pool_size})")
+        dims: Mapping[str, Dimension] = {"ClusterName": pools.cluster, "PoolRole": role, "database": pools.database}
+        subject = f"pgbouncer {role} pool"
+        key = f"pgbouncer-{role}"
+        waiting = ops.pgbouncer_clients_waiting_minutes
+        for level, minutes in _levels(waiting):
+            alarms.append(
+                AlarmDefinition(
+                    key=f"{key}-clients-waiting-{level.value}",
+                    signal="clients waiting for a server connection",
+                    subject=subject,
+                    level=level,
+                    comparison="GreaterThanThreshold",
+                    threshold=0,
+                    shown_threshold="> 0",
+                    metrics=(
+                        MetricQuery(
+                            "waiting", "PgBouncer", "pgbouncer_pools_client_waiting_connections", "Maximum", dims
+                        ),
+                    ),
+                    expression=None,
+                    # Every pod's agent sends cl_waiting each minute, 0 when nobody waits: silence
+                    # is the exporter, the agent or PgBouncer gone, which this alarm cannot name,
+                    # so it goes to INSUFFICIENT_DATA rather than reading as "nobody waits".
+                    treat_missing_data="missing",
+                    # The level is the length of the spell: a brief queue is what a pool is for.
+                    evaluation_periods=int(minutes),
+                )
+            )
+        # A gap is covered by the clients-waiting alarm going to INSUFFICIENT_DATA: not a second page.
+        alarms += _simple(
+            ops,
+            ops.pgbouncer_max_wait_seconds,
+            key=f"{key}-max-wait",
+            signal="oldest client's wait for a server connection",
+            subject=subject,
+            query=MetricQuery("maxwait", "PgBouncer", "pgbouncer_pools_client_maxwait_seconds", "Maximum", dims),
+            treat_missing_data="notBreaching",
+        )
+        utilisation = ops.pgbouncer_pool_utilisation_percent
+        for level, value in _levels(utilisation):
+            assert utilisation is not None
+            alarms.append(
+                AlarmDefinition(
+                    key=f"{key}-utilisation-{level.value}",
+                    signal=f"server connections in use (of default_pool_size {pool_size})",
+                    subject=subject,
+                    level=level,
+                    comparison=_above(utilisation),
+                    threshold=connections_threshold(value, pool_size),
+                    shown_threshold=_shown(utilisation, value),
+                    metrics=(
+                        MetricQuery(
+                            "active", "PgBouncer", "pgbouncer_pools_server_active_connections", "Maximum", dims
+                        ),
+                    ),
+                    expression=None,
+                    # As for the wait: the clients-waiting alarm reports a silent metrics path.
+                    treat_missing_data="notBreaching",
+                    evaluation_periods=ops.evaluation_minutes,
+                )
+            )
+    return alarms
+
+
 def _group_alarms(ops: OperationsConfig, groups: Sequence[str]) -> list[AlarmDefinition]:
     alarms = []
     for group in groups:
@@ -604,6 +693,7 @@ def alarm_definitions(ops: OperationsConfig, watched: Watched) -> tuple[AlarmDef
     alarms += _container_insights_alarms(ops, watched)
     alarms += _database_alarms(ops, watched)
     alarms += _cache_alarms(ops, watched.cache_nodes)
+    alarms += _pgbouncer_alarms(ops, watched.pgbouncer)
     for alarm in alarms:
         for query in alarm.metrics:
             problem = metric_problem(query.namespace, query.metric_name, frozenset(query.dimensions))

@@ -14,7 +14,15 @@ import pulumi_aws as aws
 from infra.config.budget import BudgetConfig
 from infra.config.operations import BudgetScope, OperationsConfig
 from infra.naming import Service, physical_name
-from infra.observability.alarms import AlarmDefinition, DatabaseInstance, Level, Ref, Watched, alarm_definitions
+from infra.observability.alarms import (
+    AlarmDefinition,
+    DatabaseInstance,
+    Level,
+    PgBouncerPools,
+    Ref,
+    Watched,
+    alarm_definitions,
+)
 from infra.observability.dashboard import dashboard_body
 from infra.observability.policies import budget_notifications, environment_cost_filter, topic_policy
 from infra.tagging import with_name
@@ -60,6 +68,8 @@ class OperationsArgs:
     no Container Insights alarms (no phase installs the add-on yet: docs/operations.md)."""
     pod_namespaces: Sequence[str] = ()
     """Namespaces whose pods the Container Insights pod alarms watch."""
+    pgbouncer: PgBouncerPools | None = None
+    """PgBouncer's pools, when its pods publish pool metrics (infra/pgbouncer/metrics.py)."""
 
 
 def watched(args: OperationsArgs) -> Watched:
@@ -83,6 +93,7 @@ def watched(args: OperationsArgs) -> Watched:
         cache_nodes=dict(sorted(args.cache_node_ids.items())),
         container_insights_cluster=args.container_insights_cluster,
         pod_namespaces=sorted(args.pod_namespaces),
+        pgbouncer=args.pgbouncer,
     )
 
 

@@ -23,6 +23,12 @@ CONTAINER_INSIGHTS_SOURCE = (
 """Container Insights (standard, not enhanced observability) for Amazon EKS: each metric with
 the dimension sets it is published under; read in awsdocs/amazon-cloudwatch-user-guide
 doc_source/Container-Insights-metrics-EKS.md @0de82d5c."""
+PGBOUNCER_SOURCE = (
+    "github:prometheus-community/pgbouncer_exporter collector.go @2a70ffdb (v0.12.1, 2026-06-26), SHOW POOLS "
+    "columns; published by the CloudWatch agent's emf_processor with the dimensions of "
+    "infra/pgbouncer/metrics.py (awsdocs/amazon-cloudwatch-user-guide CloudWatch-Agent-PrometheusEC2.md @20a560c1)"
+)
+"""Not an AWS metric: this program's own agent publishes it, under the one dimension set it declares."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ _CI_NODE = ("NodeName", "ClusterName", "InstanceId")
 _CI_POD = ("PodName", "Namespace", "ClusterName")
 _CI_NAMESPACE = ("Namespace", "ClusterName")
 _CI_SERVICE = ("Service", "Namespace", "ClusterName")
+_PGBOUNCER_POOL = ("ClusterName", "PoolRole", "database")
 
 KNOWN_METRICS: Mapping[str, Mapping[str, KnownMetric]] = {
     "AWS/ApplicationELB": {
@@ -88,6 +95,11 @@ KNOWN_METRICS: Mapping[str, Mapping[str, KnownMetric]] = {
         "pod_memory_utilization_over_pod_limit": _m(
             CONTAINER_INSIGHTS_SOURCE, _CI_POD, _CI_NAMESPACE, _CI_SERVICE, _CLUSTER
         ),
+    },
+    "PgBouncer": {
+        "pgbouncer_pools_client_waiting_connections": _m(PGBOUNCER_SOURCE, _PGBOUNCER_POOL),
+        "pgbouncer_pools_client_maxwait_seconds": _m(PGBOUNCER_SOURCE, _PGBOUNCER_POOL),
+        "pgbouncer_pools_server_active_connections": _m(PGBOUNCER_SOURCE, _PGBOUNCER_POOL),
     },
 }
 

@@ -31,7 +31,7 @@ from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.pgbouncer import Login, MetricsConfig, PgBouncerConfig, ResourcesConfig
 from infra.naming import Service, physical_name
 from infra.pgbouncer import metrics
-from infra.pgbouncer.ini import INI_PATH, LISTEN_PORT, POD_FILES, PoolRole, ServerEndpoint, render_ini
+from infra.pgbouncer.ini import INI_PATH, LISTEN_PORT, POD_FILES, PoolRole, ServerEndpoint, pool_size, render_ini
 from infra.secrets.policy import secret_reader_statements
 from infra.tagging import kubernetes_labels, with_name
 
@@ -182,6 +182,8 @@ class PgBouncer(pulumi.ComponentResource):
     """The log group the pool metrics arrive in (``None`` without ``config.metrics``)."""
     metrics_role_arn: pulumi.Output[str] | None
     """The IRSA role of the pods' CloudWatch agent (``None`` without ``config.metrics``)."""
+    pool_sizes: dict[str, int]
+    """``default_pool_size`` of each pool role this component runs (``rw``, and ``ro`` with replicas)."""
 
     def __init__(self, name: str, args: PgBouncerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("scaleplan:database:PgBouncer", name, None, opts)
@@ -383,6 +385,7 @@ class PgBouncer(pulumi.ComponentResource):
             opts=on_k8s,
         )
 
+        self.pool_sizes = {role.value: pool_size(cfg, role) for role in roles}
         self.service_hosts = {}
         for role in roles:
             hosts = [args.primary_host] if role is PoolRole.READ_WRITE else list(args.replica_hosts)
@@ -569,7 +572,6 @@ class PgBouncer(pulumi.ComponentResource):
             agent_json = metrics.agent_config(
                 cluster_name=args.cluster_name,
                 log_group_name=self.metrics_log_group_name,
-                namespace=cfg.metrics.metric_namespace,
                 database=args.database_name,
                 region=args.region,
             )

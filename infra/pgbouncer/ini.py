@@ -98,6 +98,11 @@ def _pool(config: PgBouncerConfig, role: PoolRole) -> tuple[int, int, int]:
     return read_only.default_pool_size, read_only.min_pool_size, read_only.reserve_pool_size
 
 
+def pool_size(config: PgBouncerConfig, role: PoolRole) -> int:
+    """``default_pool_size`` of ``role``'s pool: server connections per user and database pair."""
+    return _pool(config, role)[0]
+
+
 def render_ini(
     config: PgBouncerConfig, role: PoolRole, server: ServerEndpoint, files: Files = POD_FILES
 ) -> PgBouncerIni:

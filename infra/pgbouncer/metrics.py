@@ -36,6 +36,8 @@ SERVERS_ACTIVE = "pgbouncer_pools_server_active_connections"
 EXPORTED_METRICS = (CLIENTS_WAITING, MAX_WAIT, SERVERS_ACTIVE)
 """What the agent sends to CloudWatch, and nothing else: each is a billed custom metric."""
 
+METRIC_NAMESPACE = "PgBouncer"
+"""The CloudWatch namespace the agent writes to (fixed: the alarms' metric table names it)."""
 DIMENSIONS = ("ClusterName", "PoolRole", "database")
 """The one dimension set: several pods (and the pool of each login) publish under it, so a
 ``Maximum`` is the worst pool of the worst pod."""
@@ -105,7 +107,7 @@ def prometheus_scrape_config(role: PoolRole, *, interval_seconds: int) -> str:
     return json.dumps(config, indent=2, sort_keys=True)
 
 
-def agent_config(*, cluster_name: str, log_group_name: str, namespace: str, database: str, region: str) -> str:
+def agent_config(*, cluster_name: str, log_group_name: str, database: str, region: str) -> str:
     """The CloudWatch agent's JSON config: Prometheus mode, the three pool gauges of the
     application's database only (the admin console's own ``pgbouncer`` pool is left out)."""
     config: dict[str, Any] = {
@@ -117,7 +119,7 @@ def agent_config(*, cluster_name: str, log_group_name: str, namespace: str, data
                     "log_group_name": log_group_name,
                     "prometheus_config_path": PROMETHEUS_CONFIG_PATH,
                     "emf_processor": {
-                        "metric_namespace": namespace,
+                        "metric_namespace": METRIC_NAMESPACE,
                         "metric_unit": {CLIENTS_WAITING: "Count", MAX_WAIT: "Seconds", SERVERS_ACTIVE: "Count"},
                         "metric_declaration": [
                             {

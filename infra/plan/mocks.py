@@ -10,7 +10,6 @@ of the configured region and a fixed fake account.
 from __future__ import annotations
 
 import base64
-
 import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
