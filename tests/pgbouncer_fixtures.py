@@ -14,6 +14,8 @@ from tests.conftest import stack_file
 IMAGE = (
     "ghcr.io/cloudnative-pg/pgbouncer:1.22.1-16@sha256:41171c76d5149ec7f9c76f0f1d57bbeae83c543ad3658d8aa65a4d48649c0ee9"
 )
+EXPORTER_IMAGE = "quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1@sha256:" + "1" * 64
+AGENT_IMAGE = "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300070.0b1586@sha256:" + "2" * 64
 
 SETTINGS: dict[str, Any] = {
     "image": IMAGE,
@@ -35,6 +37,22 @@ SETTINGS: dict[str, Any] = {
         "cpu_limit_millicores": 1000,
         "memory_request_mib": 128,
         "memory_limit_mib": 256,
+    },
+    "metrics": {
+        "exporter_image": EXPORTER_IMAGE,
+        "agent_image": AGENT_IMAGE,
+        "exporter_resources": {
+            "cpu_request_millicores": 50,
+            "cpu_limit_millicores": 100,
+            "memory_request_mib": 32,
+            "memory_limit_mib": 64,
+        },
+        "agent_resources": {
+            "cpu_request_millicores": 50,
+            "cpu_limit_millicores": 200,
+            "memory_request_mib": 128,
+            "memory_limit_mib": 200,
+        },
     },
 }
 

@@ -104,8 +104,9 @@ CASES: list[tuple[str, str, Any, str]] = [
         "budget_scope, cache_evictions_per_minute, cache_hit_rate_percent, cache_memory_percent, "
         "cache_min_lookups_per_minute, cpu_percent, database_connections_percent, database_memory_used_percent, "
         "database_storage_used_percent, error_rate_percent, evaluation_minutes, healthy_targets, "
-        "load_balancer_error_rate_percent, node_disk_percent, node_memory_percent, pod_cpu_percent, "
-        "pod_memory_percent, recovery, replica_lag_seconds, response_time_p95_seconds, "
+        "load_balancer_error_rate_percent, node_disk_percent, node_memory_percent, "
+        "pgbouncer_clients_waiting_minutes, pgbouncer_max_wait_seconds, pgbouncer_pool_utilisation_percent, "
+        "pod_cpu_percent, pod_memory_percent, recovery, replica_lag_seconds, response_time_p95_seconds, "
         "response_time_p99_seconds, unhealthy_targets",
     ),
     (

@@ -11,8 +11,10 @@ import pytest
 
 from infra.observability.dashboard import MAX_ALARMS_PER_STATUS_WIDGET
 from infra.observability.metrics import metric_problem
-from tests.conftest import PHASES, built_phase
+from tests.conftest import PHASES, built_phase, phase_config
 from tests.test_observability_phases import ALARM, children
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
@@ -73,6 +75,9 @@ def test_every_drawn_metric_exists_in_its_namespace_with_those_dimensions(phase:
         # Container Insights: the cluster by name, pods by the namespace they run in.
         *(c.inputs.get("name") for c in run.of_type("aws:eks/cluster:Cluster")),
         *(n.inputs["metadata"]["name"] for n in run.of_type("kubernetes:core/v1:Namespace")),
+        # PgBouncer's pool metrics: the pool roles and the database they serve (the cluster is above).
+        *(d.inputs["metadata"]["labels"]["app.kubernetes.io/component"] for d in run.of_type(DEPLOYMENT)),
+        phase_config(phase).database.database_name,
     }
     (group,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     for widget in graphs:

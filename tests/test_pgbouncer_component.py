@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
+from pulumi.runtime import rpc
 
 from infra.compute.irsa import ClusterOidc
 from infra.pgbouncer.component import PgBouncer, PgBouncerArgs, rds_ca_bundle
@@ -24,6 +25,7 @@ KUBERNETES_VERSION = "1.35.0"
 """The EKS version of the stack files."""
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-4f1c2d3e-aaaa-bbbb-cccc-1234567890ab-AbCdEf"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+LOGS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/9876abcd-12ab-34cd-56ef-1234567890ab"
 PRIMARY = "ftw-prod-db.c1a2b3.us-east-1.rds.amazonaws.com"
 REPLICAS = ("ftw-prod-db-replica-1.c1a2b3.us-east-1.rds.amazonaws.com",)
 TAGS = {"project": "scaleplan", "phase": "scale", "environment": "ftw-prod", "cost-center": "ftw platform"}
@@ -52,6 +54,8 @@ def _program(**config_changes: Any) -> None:
             master_secret_arn=pulumi.Output.from_input(SECRET_ARN),
             master_secret_kms_key_arn=pulumi.Output.from_input(KEY_ARN),
             server_ca_bundle_pem=rds_ca_bundle(),
+            cluster_name="ftw-prod-eks",
+            logs_kms_key_arn=pulumi.Output.from_input(LOGS_KEY_ARN),
         ),
     )
 
@@ -91,11 +95,19 @@ def test_children_and_their_logical_names() -> None:
             ("kubernetes:cert-manager.io/v1:Certificate", "pgbouncer-client-tls-ca"),
             ("kubernetes:cert-manager.io/v1:Issuer", "pgbouncer-ca-issuer"),
             ("kubernetes:cert-manager.io/v1:Certificate", "pgbouncer-client-tls"),
+            # Pool metrics: the exporter's login, the agents' log group and IRSA role.
+            ("random:index/randomPassword:RandomPassword", "pgbouncer-stats-password"),
+            ("random:index/randomPassword:RandomPassword", "pgbouncer-stats-salt"),
+            ("kubernetes:core/v1:Secret", "pgbouncer-stats"),
+            ("aws:cloudwatch/logGroup:LogGroup", "pgbouncer-metrics-logs"),
+            ("aws:iam/role:Role", "pgbouncer-metrics-role"),
+            ("aws:iam/rolePolicy:RolePolicy", "pgbouncer-metrics-policy"),
             *[
                 (token, f"pgbouncer-{role}{suffix}")
                 for role in ("rw", "ro")
                 for token, suffix in (
                     ("kubernetes:core/v1:ConfigMap", "-config"),
+                    ("kubernetes:core/v1:ConfigMap", "-metrics-config"),
                     ("kubernetes:apps/v1:Deployment", ""),
                     ("kubernetes:core/v1:Service", "-service"),
                     ("kubernetes:policy/v1:PodDisruptionBudget", "-pdb"),
@@ -155,7 +167,8 @@ def test_deployment_is_hardened_and_pinned() -> None:
         "fsGroup": 65532,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-    [container] = pod["containers"]
+    container = pod["containers"][0]
+    assert [c["name"] for c in pod["containers"]] == ["pgbouncer", "pgbouncer-exporter", "cloudwatch-agent"]
     assert container["image"] == IMAGE
     assert container["command"] == ["pgbouncer", "/etc/pgbouncer/config/pgbouncer.ini"]
     assert container["securityContext"] == {
@@ -200,7 +213,16 @@ def test_credentials_come_only_from_secrets_mounted_read_only() -> None:
 
 
 def test_no_password_in_any_input() -> None:
+    stats_password = one("random:index/randomPassword:RandomPassword", "pgbouncer-stats-password").outputs["result"]
     for resource in built().resources:
+        if resource.name == "pgbouncer-stats":
+            # The one exception: the metrics exporter's own generated password, sent as a Pulumi
+            # secret (encrypted in state), and nothing else.
+            assert resource.inputs["stringData"] == {
+                rpc._special_sig_key: rpc._special_secret_sig,
+                "value": {"password": stats_password},
+            }
+            continue
         text = json.dumps(resource.inputs, default=str).lower()
         assert 'password": "' not in text, resource.name
         assert "password=" not in text, resource.name
@@ -214,7 +236,10 @@ def test_external_secret_reads_the_master_secret_and_refreshes() -> None:
         {"secretKey": "username", "remoteRef": {"key": SECRET_ARN, "property": "username"}},
         {"secretKey": "password", "remoteRef": {"key": SECRET_ARN, "property": "password"}},
     ]
-    assert spec["target"]["template"]["data"] == {"userlist.txt": '"{{ .username }}" "{{ .password }}"\n'}
+    [userlist] = spec["target"]["template"]["data"].values()
+    master, stats = userlist.splitlines()
+    assert master == '"{{ .username }}" "{{ .password }}"'
+    assert stats.startswith('"pgbouncer_stats" "SCRAM-SHA-256$4096:')
     store = one("kubernetes:external-secrets.io/v1:SecretStore", "pgbouncer-secret-store").inputs["spec"]
     assert store["provider"]["aws"]["auth"] == {"jwt": {"serviceAccountRef": {"name": "ftw-prod-pgbouncer-secrets"}}}
 
@@ -264,7 +289,14 @@ def test_pdb_and_autoscaler_follow_the_config() -> None:
     hpa = one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "pgbouncer-rw-hpa").inputs["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
     assert hpa["metrics"] == [
-        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
+        {
+            "type": "ContainerResource",
+            "containerResource": {
+                "container": "pgbouncer",
+                "name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 70},
+            },
+        }
     ]
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ftw-prod-pgbouncer-rw"}
 

@@ -48,6 +48,7 @@ client_tls_sslmode = require
 client_tls_cert_file = /etc/pgbouncer/client-tls/tls.crt
 client_tls_key_file = /etc/pgbouncer/client-tls/tls.key
 client_tls_protocols = tlsv1.2,tlsv1.3
+stats_users = pgbouncer_stats
 ignore_startup_parameters = extra_float_digits
 tcp_keepalive = 1
 """

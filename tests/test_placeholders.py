@@ -34,6 +34,8 @@ PLACEHOLDER_KEYS = [
     "scaleplan:edge.origin.hostnames.app",
 ]
 PSQL_IMAGE_KEY = "scaleplan:pgbouncer.application_identity.psql_image"
+METRICS_IMAGE_KEYS = ["scaleplan:pgbouncer.metrics.exporter_image", "scaleplan:pgbouncer.metrics.agent_image"]
+"""The pool-metrics sidecars' images: real tags, digests not readable here (docs/pgbouncer.md)."""
 """The role Job's client image, a placeholder in every phase with the application's logins."""
 
 
@@ -43,7 +45,8 @@ def placeholder_keys(phase: str) -> list[str]:
     pgbouncer = phase_config(phase).pgbouncer
     has_identity = pgbouncer is not None and pgbouncer.application_identity is not None
     keys = [key for key in PLACEHOLDER_KEYS if key != RUNNER_CIDR or phase_config(phase).eks is not None]
-    return keys + ([PSQL_IMAGE_KEY] if has_identity else [])
+    has_metrics = pgbouncer is not None and pgbouncer.metrics is not None
+    return keys + ([PSQL_IMAGE_KEY] if has_identity else []) + (METRICS_IMAGE_KEYS if has_metrics else [])
 
 
 def keys_of(problems: list[str]) -> list[str]:

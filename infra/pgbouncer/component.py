@@ -438,7 +438,10 @@ class PgBouncer(pulumi.ComponentResource):
         password = random.RandomPassword(
             f"{name}-stats-password", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
-        salt = random.RandomId(f"{name}-stats-salt", byte_length=16, opts=pulumi.ResourceOptions(parent=self))
+        # The SCRAM salt: random and public (it is in the verifier), drawn once like the password.
+        salt = random.RandomPassword(
+            f"{name}-stats-salt", length=24, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         k8s.core.v1.Secret(
             f"{name}-stats",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace, labels=dict(labels)),
@@ -446,7 +449,7 @@ class PgBouncer(pulumi.ComponentResource):
             string_data={"password": password.result},
             opts=opts,
         )
-        line = pulumi.Output.all(password.result, salt.b64_std).apply(
+        line = pulumi.Output.all(password.result, salt.result).apply(
             lambda values: metrics.stats_userlist_line(cfg.stats_user, str(values[0]), str(values[1]))
         )
         return _StatsLogin(userlist_line=line)
@@ -704,10 +707,14 @@ def _resources(resources: ResourcesConfig) -> k8s.core.v1.ResourceRequirementsAr
     )
 
 
-def _restricted() -> k8s.core.v1.SecurityContextArgs:
-    """Every container's: non-root, read-only root, no privilege escalation, no capabilities."""
+def _restricted(run_as: int | None = None) -> k8s.core.v1.SecurityContextArgs:
+    """Every container's: non-root, read-only root, no privilege escalation, no capabilities.
+    ``run_as`` pins the sidecars' user too: their images' own ``USER`` may be root, and a
+    container's setting does not depend on the pod's staying as it is."""
     return k8s.core.v1.SecurityContextArgs(
         run_as_non_root=True,
+        run_as_user=run_as,
+        run_as_group=run_as,
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,
         privileged=False,
@@ -740,7 +747,7 @@ def _metrics_containers(
             ),
         ],
         resources=_resources(cfg.exporter_resources),
-        security_context=_restricted(),
+        security_context=_restricted(RUN_AS_ID),
     )
     writable = [(f"agent-scratch-{index}", path) for index, path in enumerate(AGENT_WRITABLE_DIRS)]
     agent = k8s.core.v1.ContainerArgs(
@@ -748,7 +755,7 @@ def _metrics_containers(
         image=cfg.agent_image,
         image_pull_policy="IfNotPresent",
         resources=_resources(cfg.agent_resources),
-        security_context=_restricted(),
+        security_context=_restricted(RUN_AS_ID),
         volume_mounts=[
             k8s.core.v1.VolumeMountArgs(name="agent-config", mount_path=metrics.AGENT_CONFIG_DIR, read_only=True),
             k8s.core.v1.VolumeMountArgs(

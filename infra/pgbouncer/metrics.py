@@ -75,11 +75,12 @@ def scram_verifier(password: str, salt: bytes, iterations: int = SCRAM_ITERATION
     return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
-def stats_userlist_line(user: str, password: str, salt_b64: str) -> str:
-    """The exporter's ``auth_file`` line, holding its SCRAM verifier (never the password)."""
+def stats_userlist_line(user: str, password: str, salt: str) -> str:
+    """The exporter's ``auth_file`` line, holding its SCRAM verifier (never the password); ``salt``
+    is a random string whose bytes are the SCRAM salt."""
     if not _PASSWORD.match(password):
         raise ValueError("the stats password must be 16-128 letters and digits (it goes into a URL unquoted)")
-    return f'"{user}" "{scram_verifier(password, base64.b64decode(salt_b64))}"\n'
+    return f'"{user}" "{scram_verifier(password, salt.encode())}"\n'
 
 
 def exporter_connection_string(user: str, *, port: int = LISTEN_PORT) -> str:

@@ -9,7 +9,6 @@ of the configured region and a fixed fake account.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -215,7 +214,6 @@ COMPUTED: dict[str, ComputedOutputs] = {
         "result": (_hex(n, 64) * 4)[: int(i.get("length", 32))],
         "bcryptHash": "$2a$10$" + _hex(n + "bcrypt", 53),
     },
-    "random:index/randomId:RandomId": lambda n, i, r: _random_id(n, int(i.get("byteLength", 8))),
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": lambda n, i, r: {
         "arn": _arn("eks", r, f"nodegroup/{i.get('clusterName')}/{i.get('nodeGroupName', n)}/{_uuid(n)}"),
@@ -377,14 +375,3 @@ class RealisticMocks(pulumi.runtime.Mocks):
         if answer is None:
             raise NotImplementedError(f"no mock for invoke {args.token}; add a realistic answer in infra/plan/mocks.py")
         return answer(args.args), []
-
-
-def _random_id(name: str, byte_length: int) -> dict[str, Any]:
-    """Deterministic stand-in bytes of the requested length, in each encoding the provider outputs."""
-    raw = bytes.fromhex((_hex(name, 64) * 8)[: 2 * byte_length])
-    return {
-        "hex": raw.hex(),
-        "b64Std": base64.b64encode(raw).decode(),
-        "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
-        "dec": str(int.from_bytes(raw, "big")),
-    }
