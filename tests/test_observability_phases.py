@@ -115,7 +115,28 @@ def expected_keys(phase: str) -> set[str]:
                 f"cache-{node_key}-evictions-{lvl}" for lvl, _ in levels(ops.get("cache_evictions_per_minute", {}))
             }
     keys |= container_insights_keys(file, cpu)
-    return keys
+    return keys | pgbouncer_keys(file)
+
+
+def pgbouncer_keys(file: dict[str, Any]) -> set[str]:
+    """PgBouncer's pool alarms, where the phase publishes pool metrics."""
+    ops = file["operations"]
+    pgbouncer = file.get("pgbouncer") or {}
+    if not pgbouncer.get("metrics"):
+        return set()
+    # A read-only pool exists where the database has replicas to serve it.
+    replicas = file["database"]["read_replica_count"]
+    roles = ["rw"] + (["ro"] if pgbouncer.get("read_only_pool") and replicas else [])
+    return {
+        f"pgbouncer-{role}-{signal}-{lvl}"
+        for role in roles
+        for signal, row in (
+            ("clients-waiting", "pgbouncer_clients_waiting_minutes"),
+            ("max-wait", "pgbouncer_max_wait_seconds"),
+            ("utilisation", "pgbouncer_pool_utilisation_percent"),
+        )
+        for lvl, _ in levels(ops.get(row, {}))
+    }
 
 
 @pytest.mark.parametrize(
@@ -129,8 +150,9 @@ def expected_keys(phase: str) -> set[str]:
     # scale: 10 + pools 2 x 2 + primary 7 + 1 replica x 9 + 4 nodes x 5
     # optimize: 10 + pools 2 x 2 + primary 7 + 2 replicas x 9 + 4 nodes x 5
     # and in every EKS phase Container Insights 13: hottest node CPU 2, memory 2, disk 1; pods of
-    # app and pgbouncer, CPU 2 and memory 2 each
-    [("foundation", 29), ("growth", 44), ("scale", 63), ("optimize", 72)],
+    # app and pgbouncer, CPU 2 and memory 2 each; PgBouncer 6 per pool role (clients waiting, max
+    # wait, utilisation x 2): growth rw, scale and optimize rw and ro
+    [("foundation", 29), ("growth", 44 + 6), ("scale", 63 + 12), ("optimize", 72 + 12)],
 )
 def test_exact_alarm_set_follows_what_the_phase_runs(phase: str, count: int) -> None:
     found = alarms(phase)
@@ -185,7 +207,13 @@ def test_every_alarm_notifies_the_topic_of_its_severity_when_it_fires_and_recove
         assert alarm.inputs["alarmActions"] == [topic_arn], key
         assert alarm.inputs["okActions"] == [topic_arn], key
         assert alarm.inputs["actionsEnabled"] is True
-        assert alarm.inputs["evaluationPeriods"] == phase_config(phase).operations.evaluation_minutes
+        ops = phase_config(phase).operations
+        if "-clients-waiting-" in key:
+            # The clients-waiting level is the spell itself, in minutes (tests/test_pgbouncer_metrics.py).
+            spell = getattr(ops.pgbouncer_clients_waiting_minutes, key.rsplit("-", 1)[1])
+            assert alarm.inputs["evaluationPeriods"] == spell, key
+        else:
+            assert alarm.inputs["evaluationPeriods"] == ops.evaluation_minutes, key
         tags = alarm.inputs["tags"]
         assert set(REQUIRED_TAG_KEYS) <= set(tags)
         assert tags["severity"] == key.rsplit("-", 1)[1]

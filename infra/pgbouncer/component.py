@@ -440,7 +440,7 @@ class PgBouncer(pulumi.ComponentResource):
         )
         # The SCRAM salt: random and public (it is in the verifier), drawn once like the password.
         salt = random.RandomPassword(
-            f"{name}-stats-salt", length=24, special=False, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-stats-salt", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         k8s.core.v1.Secret(
             f"{name}-stats",
