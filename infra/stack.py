@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -867,19 +866,20 @@ def _live_target_groups(config: PhaseConfig) -> list[str]:
     ]
 
 
-def _container_insights_watch(config: PhaseConfig) -> dict[str, Any]:
-    """The cluster and namespaces the Container Insights alarms watch, when the phase installs it:
-    the application's pods and PgBouncer's."""
+def _container_insights_cluster(config: PhaseConfig) -> str | None:
+    """The cluster whose Container Insights metrics the alarms watch, when the phase installs it."""
     eks = config.eks
     if eks is None or eks.charts.container_insights is None:
-        return {}
-    namespaces = [eks.application.namespace]
-    if config.pgbouncer is not None:
-        namespaces.append(config.pgbouncer.namespace)
-    return {
-        "container_insights_cluster": cluster_physical_name(config.environment.name),
-        "pod_namespaces": namespaces,
-    }
+        return None
+    return cluster_physical_name(config.environment.name)
+
+
+def _watched_pod_namespaces(config: PhaseConfig) -> list[str]:
+    """The namespaces whose pods get Container Insights alarms: the application's and PgBouncer's."""
+    eks = config.eks
+    if eks is None or eks.charts.container_insights is None:
+        return []
+    return [eks.application.namespace] + ([config.pgbouncer.namespace] if config.pgbouncer is not None else [])
 
 
 def _build_operations(
@@ -938,7 +938,8 @@ def _build_operations(
                 else {}
             ),
             live_target_groups=_live_target_groups(config),
-            **_container_insights_watch(config),
+            container_insights_cluster=_container_insights_cluster(config),
+            pod_namespaces=_watched_pod_namespaces(config),
             pgbouncer=_pgbouncer_pools(config, pgbouncer, env.name),
             cache_node_ids=(
                 cache_node_ids(

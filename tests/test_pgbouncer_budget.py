@@ -11,7 +11,11 @@ from tests.pgbouncer_fixtures import pgbouncer_config
 
 def test_budget_shows_the_arithmetic() -> None:
     [primary, replica] = pool_budgets(
-        pgbouncer_config(), primary_max_connections=256, replica_max_connections=256, reserved_connections=10
+        pgbouncer_config(),
+        primary_max_connections=256,
+        replica_max_connections=256,
+        reserved_connections=10,
+        read_replicas=1,
     )
     assert primary.arithmetic() == (
         "autoscaling.max_replicas 6 x (default_pool_size 25 + reserve_pool_size 5) = 180 server connections to "
@@ -24,7 +28,11 @@ def test_budget_shows_the_arithmetic() -> None:
 
 def test_no_read_only_budget_without_replicas() -> None:
     budgets = pool_budgets(
-        pgbouncer_config(), primary_max_connections=256, replica_max_connections=None, reserved_connections=10
+        pgbouncer_config(),
+        primary_max_connections=256,
+        replica_max_connections=None,
+        reserved_connections=10,
+        read_replicas=0,
     )
     assert [budget.target for budget in budgets] == ["the primary"]
 
@@ -47,7 +55,11 @@ def test_a_pool_fits_exactly_when_all_replicas_stay_within_max_connections(
         read_only_pool=None,
     )
     problems = budget_problems(
-        config, primary_max_connections=max_connections, replica_max_connections=None, reserved_connections=reserved
+        config,
+        primary_max_connections=max_connections,
+        replica_max_connections=None,
+        reserved_connections=reserved,
+        read_replicas=0,
     )
     fits = max_replicas * (pool + reserve) <= max_connections - reserved
     assert (problems == []) == fits

@@ -86,7 +86,7 @@ def pool_budgets(
     primary_max_connections: int,
     replica_max_connections: int | None,
     reserved_connections: int,
-    read_replicas: int = 1,
+    read_replicas: int,
 ) -> list[PoolBudget]:
     """The budget of each pool the config declares (read-only only if it has one).
 
@@ -134,7 +134,7 @@ def budget_problems(
     primary_max_connections: int,
     replica_max_connections: int | None,
     reserved_connections: int,
-    read_replicas: int = 1,
+    read_replicas: int,
 ) -> list[tuple[str, str]]:
     """``(path, message)`` for each pool that does not fit; empty when all fit."""
     return [
