@@ -15,8 +15,8 @@ import pytest
 
 from infra.config import PhaseConfig, PhaseConfigError
 from infra.config.loader import load_stack_file
-from infra.config.phases import plan_order
-from infra.plan.examples import BEGIN, END, EXAMPLES_DIR, example_dirs, example_stack_files, summary_table, with_summary
+from infra.config.phases import plan_order, stack_files
+from infra.plan.examples import BEGIN, END, EXAMPLES_DIR, example_dirs, summary_table, with_summary
 from infra.policy.settings import pack_settings
 from tests.conftest import ROOT
 
@@ -35,7 +35,7 @@ def test_the_seed_examples_are_there() -> None:
 
 
 def test_every_example_stack_file_belongs_to_a_discovered_example() -> None:
-    discovered = {path for directory in example_dirs() for path in example_stack_files(directory)}
+    discovered = {path for directory in example_dirs() for path in stack_files(directory).values()}
     assert set(EXAMPLE_FILES) == discovered
 
 
@@ -59,7 +59,7 @@ def test_every_example_derives_its_own_policy_settings(path: Path) -> None:
 
 @pytest.mark.parametrize("directory", example_dirs(), ids=lambda d: d.name)
 def test_each_example_has_distinct_phase_labels_in_capacity_order(directory: Path) -> None:
-    configs = {path.name: example_config(path) for path in example_stack_files(directory)}
+    configs = {path.name: example_config(path) for path in stack_files(directory).values()}
     labels = [config.environment.phase for config in configs.values()]
     assert len(set(labels)) == len(labels)
     users = [configs[name].capacity.users_max for name in plan_order(configs)]
@@ -71,7 +71,7 @@ def test_each_example_readme_has_a_generated_row_per_stage(directory: Path) -> N
     readme = (directory / "README.md").read_text()
     block = readme.split(BEGIN, 1)[1].split(END, 1)[0]
     rows = [line for line in block.splitlines() if line.startswith("| `Pulumi.")]
-    assert sorted(row.split("`")[1] for row in rows) == sorted(p.name for p in example_stack_files(directory))
+    assert sorted(row.split("`")[1] for row in rows) == sorted(p.name for p in stack_files(directory).values())
     assert all(row.endswith("| ok |") for row in rows), "a stage the plan failed: run .ci/examples"
 
 

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.config.phases import PROJECT_FILE
+from infra.config.phases import PROJECT_ROOT, stack_files
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
 BEGIN = "<!-- plan-summary (python -m infra.plan.examples) -->"
 END = "<!-- /plan-summary -->"
@@ -35,12 +34,7 @@ def example_dirs(root: Path = EXAMPLES_DIR) -> list[Path]:
     """Every example plan: each directory under ``root`` with at least one stack file, by name."""
     if not root.is_dir():
         return []
-    return sorted(d for d in root.iterdir() if d.is_dir() and example_stack_files(d))
-
-
-def example_stack_files(directory: Path) -> list[Path]:
-    """The stack files ``Pulumi.<stack>.yaml`` of one example plan (never its ``Pulumi.yaml``)."""
-    return sorted(p for p in directory.glob("Pulumi.*.yaml") if p.name != PROJECT_FILE)
+    return sorted(d for d in root.iterdir() if d.is_dir() and stack_files(d))
 
 
 @dataclass(frozen=True)
@@ -131,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for directory in directories:
         result = plan_example(directory)
         status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
-        print(f"{directory}: {len(example_stack_files(directory))} stacks planned in {result.seconds:.1f} s: {status}")
+        print(f"{directory}: {len(stack_files(directory))} stacks planned in {result.seconds:.1f} s: {status}")
         if result.returncode != 0:
             failures += 1
             sys.stderr.write(result.stderr)
