@@ -1,10 +1,10 @@
 """Burstable classes in unlimited mode: the peak on full vCPUs, the average against the credit
 baseline, the surplus priced (``burst_sizing``; docs/cost.md, "Burstable classes").
 
-The figures are worked by hand from CutListCreator's day-30 draft
-(examples/cutlistcreator-30-60-90/drafts/Pulumi.day30.yaml): 100 requests/s at the peak, 33.3 on
-average (peak / 3), 25 requests/s per application vCPU, 4 statements a request, 1,000 statements/s
-per database vCPU.
+The figures are worked by hand from CutListCreator's day-30 example
+(examples/cutlistcreator-30-60-90/Pulumi.day30.yaml): 100 requests/s at the peak, 33.3 on
+average (peak / 3), 50 requests/s per application vCPU, up to 2 x t4g.small, 4 statements a
+request, 1,000 statements/s per database vCPU.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from infra.cost.estimate import PricedResource, estimate
 from infra.data_tier_capacity import database_surplus_credit_vcpu_hours
 from tests.test_cost_estimate import res, usage
 
-DRAFT = Path(__file__).resolve().parent.parent / "examples/cutlistcreator-30-60-90/drafts/Pulumi.day30.yaml"
+DRAFT = Path(__file__).resolve().parent.parent / "examples/cutlistcreator-30-60-90/Pulumi.day30.yaml"
 SOURCE = "Pulumi.day30.yaml"
 
 
@@ -47,7 +47,7 @@ def _merge(into: dict[str, Any], changes: dict[str, Any]) -> None:
 
 
 def draft(**changes: dict[str, Any]) -> dict[str, Any]:
-    """The day-30 draft's config with ``changes`` merged into ``scaleplan:<key>``."""
+    """The day-30 example's config with ``changes`` merged into ``scaleplan:<key>``."""
     config = copy.deepcopy(_parsed())
     for key, values in changes.items():
         _merge(config[f"scaleplan:{key}"], values)
@@ -101,35 +101,36 @@ def test_more_average_load_never_costs_fewer_credits(average: float, baseline: f
 def test_unlimited_counts_a_burstable_group_at_its_full_vcpus_at_the_peak() -> None:
     group = parsed(draft()).compute.auto_scaling_group
     assert group is not None
-    assert (group.burst_sizing, group.max_sustained_vcpus()) == (BurstSizing.UNLIMITED, 6.0)
+    assert (group.burst_sizing, group.max_sustained_vcpus()) == (BurstSizing.UNLIMITED, 4.0)
 
 
 def test_baseline_counts_a_burstable_group_at_its_credit_baseline() -> None:
-    # 3 x t4g.small at 20% of 2 vCPUs = 1.2: far below the 6 vCPUs the peak needs.
+    # 2 x t4g.small at 20% of 2 vCPUs = 0.8: far below the 3 vCPUs the peak needs.
     message = rejection(draft(compute={"auto_scaling_group": {"burst_sizing": "baseline"}}))
-    assert "scaleplan:compute: at most 1.2 sustained application vCPUs" in message
+    assert "scaleplan:compute: at most 0.8 sustained application vCPUs" in message
 
 
 def test_the_application_surplus_is_the_average_above_the_desired_instances_baseline() -> None:
     config = parsed(draft())
-    expected = (100 / 3 / 25 - 1 * 2 * 0.20) * 730
+    expected = (100 / 3 / 50 - 1 * 2 * 0.20) * 730
     assert config.surplus_credit_vcpu_hours()["ec2_surplus_credit_vcpu_hours_per_month"] == pytest.approx(expected)
 
 
 def test_rejects_stated_surplus_below_the_model() -> None:
-    message = rejection(draft(usage={"ec2_surplus_credit_vcpu_hours_per_month": 600}))
+    message = rejection(draft(usage={"ec2_surplus_credit_vcpu_hours_per_month": 150}))
     assert message == (
-        "Pulumi.day30.yaml: scaleplan:usage.ec2_surplus_credit_vcpu_hours_per_month: must be at least 681.333: "
+        "Pulumi.day30.yaml: scaleplan:usage.ec2_surplus_credit_vcpu_hours_per_month: must be at least 194.667: "
         "the average load above the CPU-credit baseline of the burstable servers in unlimited mode is billed as "
-        'surplus credits (docs/cost.md, "Burstable classes"); state 681.333 or more (got 600)'
+        'surplus credits (docs/cost.md, "Burstable classes"); state 194.667 or more (got 150)'
     )
 
 
 def test_rejects_a_desired_size_that_cannot_carry_the_average() -> None:
-    # 1.33 vCPUs on average on one t4g.small: 2 vCPUs x 70% = 1.4 carry it; at 60%, 1.2 do not.
-    message = rejection(draft(compute={"auto_scaling_group": {"scaling": {"cpu_scale_out_percent": 60}}}))
-    assert "scaleplan:compute.auto_scaling_group.desired_capacity: 1 x t4g.small (2 vCPUs) under the 60%" in message
-    assert "less than the average load of 1.33333 vCPUs" in message
+    # 0.67 vCPU on average on one t4g.small: 2 vCPUs x 70% = 1.4 carry it; at 30%, 0.6 do not.
+    scaling = {"cpu_scale_out_percent": 30, "cpu_scale_in_percent": 20}
+    message = rejection(draft(compute={"auto_scaling_group": {"scaling": scaling}}))
+    assert "scaleplan:compute.auto_scaling_group.desired_capacity: 1 x t4g.small (2 vCPUs) under the 30%" in message
+    assert "less than the average load of 0.666667 vCPUs" in message
 
 
 def test_rejects_unlimited_for_a_fixed_performance_type() -> None:

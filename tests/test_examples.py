@@ -31,7 +31,7 @@ def example_config(path: Path) -> PhaseConfig:
 
 def test_the_seed_examples_are_there() -> None:
     names = {directory.name for directory in example_dirs()}
-    assert {"fairtradeworker-400k-day-one", "flowforge-100k-concurrent"} <= names
+    assert {"fairtradeworker-400k-day-one", "flowforge-100k-concurrent", "cutlistcreator-30-60-90"} <= names
 
 
 def test_every_example_stack_file_belongs_to_a_discovered_example() -> None:
@@ -53,7 +53,9 @@ def test_every_example_derives_its_own_policy_settings(path: Path) -> None:
     cost = pack_settings(config)["cost"]
     # Judged against this file's budget and node ceiling, never the root plan's (issue 14).
     assert cost["scaleplan-cost-stack-disallow-over-budget"]["budget_monthly_usd"] == config.budget.monthly_usd
-    ceiling = sum(pool.max_size for pool in config.compute.node_pools.values())
+    # Every server the file may run: its node pools' and its Auto Scaling group's maximum sizes.
+    group = config.compute.auto_scaling_group
+    ceiling = sum(pool.max_size for pool in config.compute.node_pools.values()) + (group.max_size if group else 0)
     assert cost["aws-ec2-capacity-limit-max-nodes"]["max_nodes"] == ceiling
 
 
