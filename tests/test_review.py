@@ -13,12 +13,13 @@ import pytest
 from infra.cost.section import cost_section
 from infra.plan.capacity_section import capacity_section
 from infra.plan.report import build_sections
+from infra.review import sides
 from infra.review.chart import CHART_FILE, DATA_FILE, chart_data, data_text, drawn_from, fingerprint
 from infra.review.diagram import BOXES, DNS_RECORD, boxes_of, mermaid, readme_block
 from infra.review.diff import Action, Limits, compare, flatten, input_changes
 from infra.review.markdown import COMMENT_LIMIT, MARKER, render
 from infra.review.plan_capture import document
-from infra.review.sides import Side, touched_phases
+from infra.review.sides import ReviewError, Side, touched_phases
 from tests.conftest import PHASES, ROOT, built_phase, phase_config
 
 CONSECUTIVE = list(itertools.pairwise(PHASES))
@@ -203,6 +204,45 @@ def test_touched_phases() -> None:
 def test_side_parses_phase_and_revision() -> None:
     assert Side.parse("scale@origin/main") == Side("scale", "origin/main")
     assert Side.parse("growth").revision is None
+
+
+CUTLIST_DAY30 = "examples/cutlistcreator-30-60-90/Pulumi.day30.yaml"
+
+
+def test_side_parses_a_stack_file_path_of_another_plan() -> None:
+    side = Side.parse(f"{CUTLIST_DAY30}@origin/main")
+    assert side == Side("day30", "origin/main", "examples/cutlistcreator-30-60-90")
+    assert (side.stack_file, side.label) == (CUTLIST_DAY30, f"{CUTLIST_DAY30}@origin/main")
+    assert Side.parse(str(ROOT / CUTLIST_DAY30)) == Side("day30", None, "examples/cutlistcreator-30-60-90")
+    # A root stack file by its path is the phase itself.
+    assert Side.parse("Pulumi.growth.yaml") == Side("growth")
+    assert Side("growth").stack_file == "Pulumi.growth.yaml"
+
+
+@pytest.mark.parametrize(
+    "text", ["examples/x/settings.yaml", "../elsewhere/Pulumi.a.yaml", "/tmp/Pulumi.a.yaml", "@main"]
+)
+def test_side_refuses_what_is_not_a_stack_file_in_the_repository(text: str) -> None:
+    with pytest.raises(ReviewError):
+        Side.parse(text)
+
+
+def test_capture_reads_each_stack_file_from_its_own_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[list[str]] = []
+
+    class Driver:
+        returncode = 0
+
+        def __init__(self, command: list[str], **_: object) -> None:
+            started.append(command)
+
+        def communicate(self, timeout: float) -> tuple[str, str]:
+            return '[{"phase": "day30"}]', ""
+
+    monkeypatch.setattr(sides.subprocess, "Popen", Driver)
+    plans = sides.capture_many({None: [CUTLIST_DAY30, "examples/none/Pulumi.missing.yaml"]})
+    assert plans == {(None, CUTLIST_DAY30): {"phase": "day30"}}  # a file the checkout lacks is left out
+    assert started[0][2:] == ["day30", str(ROOT / CUTLIST_DAY30)]
 
 
 # --- the phases ------------------------------------------------------------------------------

@@ -55,3 +55,26 @@ def test_base_head_diff_of_a_one_line_stack_change_shows_exactly_that_change(tmp
     assert diff["resources"][0]["inputs"] == [{"path": "retentionInDays", "before": 30, "after": 60}]
     assert "growth@HEAD~1 → growth@HEAD" in result.stdout
     assert not _git("worktree", "list", "--porcelain", cwd=clone).count("scaleplan-review-")
+
+
+def test_the_review_compares_two_stages_of_another_plan_by_their_paths(tmp_path: Path) -> None:
+    # CutListCreator's day 30 example to its day-60 draft: the move a team would make next.
+    earlier = "examples/cutlistcreator-30-60-90/Pulumi.day30.yaml"
+    later = "examples/cutlistcreator-30-60-90/drafts/Pulumi.day60.yaml"
+    report = tmp_path / "review.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.review", "diff", earlier, later, "--json-output", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    [diff] = json.loads(report.read_text())["diffs"]
+    guardrails = {g["name"]: g["passed"] for g in diff["guardrails"]}
+    assert guardrails["stateful replacement"] is True
+    # The draft is over its budget, a mandatory cost finding, so the review fails on that alone.
+    assert (result.returncode, guardrails["mandatory policy findings"]) == (1, False), result.stderr
+    changed = {(r["name"], r["action"]) for r in diff["resources"]}
+    assert ("database-primary", "change") in changed
+    assert f"{earlier} → {later}" in result.stdout

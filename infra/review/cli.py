@@ -1,6 +1,7 @@
 """``python -m infra.review``: what a change does, for the reviewer of a pull request.
 
     python -m infra.review diff growth scale                 # the promotion about to run
+    python -m infra.review diff examples/<plan>/Pulumi.<a>.yaml examples/<plan>/Pulumi.<b>.yaml   # another plan's
     python -m infra.review diff scale@origin/main scale      # one phase, base revision vs working tree
     python -m infra.review pr --base origin/main             # every phase the change touches
     python -m infra.review touched --base origin/main        # the phases a change can alter, as JSON
@@ -61,7 +62,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.review", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    diff = commands.add_parser("diff", help="compare two plans: PHASE or PHASE@REVISION on each side")
+    diff = commands.add_parser(
+        "diff", help="compare two plans: PHASE, a stack file's path, either with @REVISION, on each side"
+    )
     diff.add_argument("before", type=Side.parse)
     diff.add_argument("after", type=Side.parse)
     _common(diff)
@@ -89,9 +92,9 @@ def diff_command(args: argparse.Namespace) -> tuple[str, list[PlanDiff], list[st
     before, after = args.before, args.after
     requests: dict[str | None, list[str]] = {}
     for side in (before, after):
-        requests.setdefault(side.revision, []).append(side.phase)
-    plans = capture_many({revision: sorted(set(phases)) for revision, phases in requests.items()})
-    old, new = plans.get((before.revision, before.phase)), plans.get((after.revision, after.phase))
+        requests.setdefault(side.revision, []).append(side.stack_file)
+    plans = capture_many({revision: sorted(set(files)) for revision, files in requests.items()})
+    old, new = plans.get((before.revision, before.stack_file)), plans.get((after.revision, after.stack_file))
     if old is None and new is None:
         raise ReviewError(f"neither {before.label} nor {after.label} has a stack file")
     diff = compare(
@@ -101,7 +104,7 @@ def diff_command(args: argparse.Namespace) -> tuple[str, list[PlanDiff], list[st
         before_label=before.label,
         after_label=after.label,
         limits=_limits(args),
-        same_phase=before.phase == after.phase,
+        same_phase=before.stack_file == after.stack_file,
     )
     return f"scaleplan review: {before.label} → {after.label}", [diff], []
 
@@ -114,11 +117,12 @@ def pr_command(args: argparse.Namespace) -> tuple[str, list[PlanDiff], list[str]
     heading = f"scaleplan review: {args.base} → {args.head or 'this change'}"
     if not phases:
         return heading, [], [f"No phase's plan can change: {len(changed)} changed files, none a plan input."]
-    plans = capture_many({args.base: phases, args.head: phases})
+    files = [Side(phase).stack_file for phase in phases]
+    plans = capture_many({args.base: files, args.head: files})
     diffs = [
         compare(
-            plans.get((args.base, phase)),
-            plans.get((args.head, phase)),
+            plans.get((args.base, Side(phase).stack_file)),
+            plans.get((args.head, Side(phase).stack_file)),
             title=phase,
             before_label=f"{phase}@{args.base}",
             after_label=f"{phase}@{args.head or 'head'}",

@@ -33,26 +33,46 @@ class ReviewError(Exception):
 
 @dataclass(frozen=True)
 class Side:
-    """A phase's stack file at a revision (``None``: the working tree)."""
+    """A stack file at a revision (``None``: the working tree): a phase of the shipped plan, or a
+    stage of another plan in a folder of the repository (``examples/<plan>/``)."""
 
     phase: str
     revision: str | None = None
+    folder: str = ""
+    """The stack file's folder, relative to the checkout's root; empty for the root's phases."""
 
     @property
     def stack_file(self) -> str:
-        return f"Pulumi.{self.phase}.yaml"
+        """The stack file's path relative to the checkout's root."""
+        name = f"Pulumi.{self.phase}.yaml"
+        return f"{self.folder}/{name}" if self.folder else name
 
     @property
     def label(self) -> str:
-        return f"{self.phase}@{self.revision}" if self.revision else self.phase
+        shown = self.stack_file if self.folder else self.phase
+        return f"{shown}@{self.revision}" if self.revision else shown
 
     @classmethod
     def parse(cls, text: str) -> Side:
-        """``growth`` or ``growth@origin/main``."""
-        phase, _, revision = text.partition("@")
-        if not phase:
-            raise ReviewError(f"{text!r}: expected PHASE or PHASE@REVISION")
-        return cls(phase, revision or None)
+        """``growth``, ``growth@origin/main``, or a stack file's path from the repository's root
+        (``examples/<plan>/Pulumi.<stage>.yaml``, with ``@REVISION`` too)."""
+        target, _, revision = text.partition("@")
+        if not target:
+            raise ReviewError(f"{text!r}: expected PHASE, PHASE@REVISION or a stack file's path")
+        if not target.endswith(".yaml"):
+            return cls(target, revision or None)
+        path = Path(target)
+        if path.is_absolute():
+            if not path.is_relative_to(ROOT):
+                raise ReviewError(f"{target}: not inside the repository ({ROOT})")
+            path = path.relative_to(ROOT)
+        name = path.name
+        if not _is_stack_file(name) or ".." in path.parts:
+            raise ReviewError(f"{target}: expected a Pulumi.<stack>.yaml path inside the repository")
+        folder = path.parent.as_posix()
+        return cls(
+            name.removeprefix("Pulumi.").removesuffix(".yaml"), revision or None, "" if folder == "." else folder
+        )
 
 
 def git(*args: str, cwd: Path = ROOT) -> str:
@@ -111,8 +131,12 @@ def checkout(revision: str | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _start(root: Path, phases: Sequence[str]) -> subprocess.Popen[str]:
-    arguments = [item for phase in phases for item in (phase, str(root / f"Pulumi.{phase}.yaml"))]
+def _start(root: Path, stack_files: Sequence[str]) -> subprocess.Popen[str]:
+    arguments = [
+        item
+        for path in stack_files
+        for item in (Path(path).name.removeprefix("Pulumi.").removesuffix(".yaml"), str(root / path))
+    ]
     env = {**os.environ, "PYTHONPATH": str(root)}
     return subprocess.Popen(
         [sys.executable, str(DRIVER), *arguments],
@@ -125,14 +149,15 @@ def _start(root: Path, phases: Sequence[str]) -> subprocess.Popen[str]:
 
 
 def capture_many(requests: Mapping[str | None, Sequence[str]]) -> dict[tuple[str | None, str], dict[str, Any]]:
-    """Plans of the given phases at each revision (``None``: the working tree), keyed by
-    (revision, phase). One process per revision, all running at once. A phase whose stack
-    file the revision does not have is left out (it was added or removed by the change)."""
+    """Plans of the given stack files (paths from the checkout's root, ``Pulumi.<phase>.yaml``
+    for the root's phases) at each revision (``None``: the working tree), keyed by (revision,
+    path). One process per revision, all running at once. A stack file the revision does not
+    have is left out (it was added or removed by the change)."""
     results: dict[tuple[str | None, str], dict[str, Any]] = {}
     with _checkouts(list(requests)) as roots:
         running = {}
         for revision, root in roots.items():
-            present = [phase for phase in requests[revision] if (root / f"Pulumi.{phase}.yaml").is_file()]
+            present = [path for path in requests[revision] if (root / path).is_file()]
             if present:
                 running[revision] = (present, _start(root, present))
         for revision, (present, process) in running.items():
@@ -145,8 +170,8 @@ def capture_many(requests: Mapping[str | None, Sequence[str]]) -> dict[tuple[str
                 ) from exc
             if process.returncode != 0:
                 raise ReviewError(f"{revision or 'working tree'}: the plan failed: {err.strip().splitlines()[-1:]}")
-            for phase, document in zip(present, json.loads(out), strict=True):
-                results[(revision, phase)] = document
+            for path, document in zip(present, json.loads(out), strict=True):
+                results[(revision, path)] = document
     return results
 
 
