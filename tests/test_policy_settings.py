@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import AcceptedRisk, PhaseConfig
 from infra.config.loader import load_stack_file
-from infra.config.transitions import STEPS
+from infra.config.transitions import steps
 from infra.cost.policy_config import BUDGET, cost_policy_config
 from infra.plan import cli
 from infra.plan.capture import ProgramRun, ResourceObserver
@@ -60,7 +60,7 @@ def test_no_committed_config_without_its_stack_file() -> None:
     committed = set(POLICIES_ROOT.glob("*/config/*.json"))
     assert committed == set(expected_files(committed_stack_files()))
     # The plan's stack files and the generated files of the moves between phases.
-    assert set(committed_stack_files()) == {*PHASES, *(step.path.stem for step in STEPS)}
+    assert set(committed_stack_files()) == {*PHASES, *(step.path.stem for step in steps())}
 
 
 def test_the_generator_check_passes_on_the_committed_files() -> None:

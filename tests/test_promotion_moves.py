@@ -46,7 +46,7 @@ from infra.config import PhaseConfig
 from infra.config.errors import PhaseConfigError
 from infra.config.load_balancer import BackendWeights, Slot, TrafficWeights
 from infra.config.loader import load_stack_file, parse_phase_config
-from infra.config.transitions import STEPS, render, step_values
+from infra.config.transitions import render, step_values, steps
 from infra.cost.policy_config import max_nodes
 from infra.cost.policy_config import render as render_cost_policy_config
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
@@ -69,6 +69,8 @@ TARGET_GROUP_FORCE_NEW = ("name", "namePrefix", "port", "protocol", "protocolVer
 LAUNCH_TEMPLATE_NO_NEW_VERSION = ("tags", "tagsAll", "updateDefaultVersion", "defaultVersion")
 """Inputs of aws_launch_template whose change makes no new version (everything else rolls)."""
 
+STEPS = steps()
+"""The shipped plan's intermediate steps: foundation -> growth, read off the phase files."""
 TRANSITION_FILES = {step.file_name: step for step in STEPS}
 
 
