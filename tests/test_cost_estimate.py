@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -312,3 +313,36 @@ def test_self_signed_issuer_is_free_and_a_private_ca_issuer_is_an_error() -> Non
     pca = res("kubernetes:cert-manager.io/v1:Issuer", "pca", {"spec": {"awsPCA": {"arn": "x"}}})
     with pytest.raises(UnpricedResourceError, match=r"pca: cert-manager issuer kind \['awsPCA'\] has no price"):
         estimate([pca], usage())
+
+
+AGENT_CONFIG = {
+    "logs": {
+        "metrics_collected": {
+            "prometheus": {
+                "emf_processor": {
+                    "metric_namespace": "PgBouncer",
+                    "metric_declaration": [
+                        {"dimensions": [["ClusterName", "PoolRole", "database"]], "metric_selectors": ["^a$", "^b$"]},
+                        {"dimensions": [["ClusterName"], ["ClusterName", "database"]], "metric_selectors": ["^c$"]},
+                    ],
+                }
+            }
+        }
+    }
+}
+
+
+def test_a_cloudwatch_agent_config_map_pays_for_each_selected_metric_under_each_dimension_set() -> None:
+    config_map = res("kubernetes:core/v1:ConfigMap", "agent", {"data": {"agent.json": json.dumps(AGENT_CONFIG)}})
+    (line,) = estimate([config_map], usage()).lines
+    assert (line.quantity, line.unit) == (2 * 1 + 1 * 2, "metric-months")
+    assert line.unit_price_usd == price_catalog().rate("cloudwatch", "custom_metric_month").value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"pgbouncer.ini": "[pgbouncer]\nlisten_port = 6432\n"}, {"broken.json": '{"emf_processor": '}, {}],
+    ids=["plain", "malformed", "empty"],
+)
+def test_any_other_config_map_is_free(data: dict[str, str]) -> None:
+    assert estimate([res("kubernetes:core/v1:ConfigMap", "plain", {"data": data})], usage()).lines == ()

@@ -9,6 +9,8 @@ import pytest
 from infra.cost.catalog import price_catalog
 from infra.cost.estimate import ACCOUNT
 from infra.cost.section import cost_section, phase_estimate
+from infra.pgbouncer import metrics
+from infra.pgbouncer.ini import PoolRole
 from tests.conftest import PHASES, built_phase, phase_config
 
 RATES = price_catalog()
@@ -171,3 +173,19 @@ def test_foundation_estimate_by_hand() -> None:
     assert not uncovered, f"lines not priced by hand in this test: {uncovered}"
     assert by_name == pytest.approx(expected)
     assert result.total_usd == pytest.approx(sum(expected.values()))
+
+
+# PgBouncer's pool metrics: 3 gauges under one dimension set for each pool's sidecar config.
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_pgbouncer_pool_metrics_are_priced_as_custom_metrics_per_pool(phase: str) -> None:
+    config = phase_config(phase)
+    lines = [line for line in phase_estimate(config, built_phase(phase)).lines if "EMF metrics" in line.item]
+    if config.pgbouncer is None or config.pgbouncer.metrics is None:
+        assert lines == []
+        return
+    roles = [PoolRole.READ_WRITE] + ([PoolRole.READ_ONLY] if config.pgbouncer.read_only_pool is not None else [])
+    assert sum(line.quantity for line in lines) == metrics.custom_metric_count(roles)
+    assert {line.unit_price_usd for line in lines} == {usd("cloudwatch", "custom_metric_month")}
+    assert {line.name for line in lines} == {f"pgbouncer-{role.value}-metrics-config" for role in roles}

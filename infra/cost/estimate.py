@@ -18,6 +18,7 @@ Conventions (see docs/cost.md):
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -572,6 +573,39 @@ def _price_helm_release(r: PricedResource, ctx: _Context) -> list[CostLine]:
     ]
 
 
+def _emf_declarations(text: object) -> list[Mapping[str, Any]]:
+    """The ``metric_declaration`` list of a CloudWatch agent config in Prometheus mode, if ``text`` is one."""
+    if not isinstance(text, str) or '"emf_processor"' not in text:
+        return []
+    try:
+        config = json.loads(text)
+    except ValueError:
+        return []
+    prometheus = (((config.get("logs") or {}).get("metrics_collected") or {}).get("prometheus")) or {}
+    return list((prometheus.get("emf_processor") or {}).get("metric_declaration") or [])
+
+
+def _price_config_map(r: PricedResource, ctx: _Context) -> list[CostLine]:
+    """A ConfigMap is free, unless it holds a CloudWatch agent's Prometheus config: each metric
+    its declarations select, under each dimension set, is a custom metric. One metric per
+    selector and dimension set assumes one value for each dimension, as the program's PgBouncer
+    sidecars do (one scrape target labelled with its pool role, a ``label_matcher`` naming one
+    database); the EMF log events themselves are in ``log_ingestion_gb_per_month``'s share."""
+    declarations = [d for value in (r.inputs.get("data") or {}).values() for d in _emf_declarations(value)]
+    metrics = sum(len(d.get("metric_selectors") or []) * len(d.get("dimensions") or [[]]) for d in declarations)
+    if not metrics:
+        return []
+    return [
+        _line(
+            r,
+            f"CloudWatch agent EMF metrics: {metrics} (selectors x dimension sets, one value each)",
+            metrics,
+            "metric-months",
+            ctx.catalog.rate("cloudwatch", "custom_metric_month"),
+        )
+    ]
+
+
 def _alarm_metrics(inputs: Mapping[str, Any]) -> float:
     queries = inputs.get("metricQueries") or []
     if queries:
@@ -832,6 +866,7 @@ PRICERS: Mapping[str, Pricer] = {
     "aws:ecr/repository:Repository": _shared_storage("ecr_storage_gb", "storage_gb_month", "ecr", "ECR image storage"),
     "cloudflare:index/zoneSubscription:ZoneSubscription": _price_zone_subscription,
     "kubernetes:core/v1:Service": _price_k8s_service,
+    "kubernetes:core/v1:ConfigMap": _price_config_map,
     "kubernetes:core/v1:PersistentVolumeClaim": _price_k8s_claim,
     "kubernetes:apps/v1:StatefulSet": _price_stateful_set,
     "kubernetes:cert-manager.io/v1:Issuer": _price_cert_issuer,
