@@ -590,7 +590,8 @@ def _price_config_map(r: PricedResource, ctx: _Context) -> list[CostLine]:
     its declarations select, under each dimension set, is a custom metric. One metric per
     selector and dimension set assumes one value for each dimension, as the program's PgBouncer
     sidecars do (one scrape target labelled with its pool role, a ``label_matcher`` naming one
-    database); the EMF log events themselves are in ``log_ingestion_gb_per_month``'s share."""
+    database). The EMF log events' ingestion is not priced: no event size has a source here
+    (docs/operations.md, "PgBouncer metrics cost")."""
     declarations = [d for value in (r.inputs.get("data") or {}).values() for d in _emf_declarations(value)]
     metrics = sum(len(d.get("metric_selectors") or []) * len(d.get("dimensions") or [[]]) for d in declarations)
     if not metrics:
