@@ -29,6 +29,7 @@ import pulumi_random as random
 
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.pgbouncer import Login, MetricsConfig, PgBouncerConfig, ResourcesConfig
+from infra.helm import Chart, helm_release
 from infra.naming import Service, physical_name
 from infra.pgbouncer import metrics
 from infra.pgbouncer.ini import INI_PATH, LISTEN_PORT, POD_FILES, PoolRole, ServerEndpoint, pool_size, render_ini
@@ -209,28 +210,22 @@ class PgBouncer(pulumi.ComponentResource):
         ns = namespace.metadata.name
 
         # --- credentials: External Secrets with an IRSA role for exactly the master secret
-        external_secrets = k8s.helm.v3.Release(
+        external_secrets = helm_release(
             f"{name}-external-secrets",
-            name="external-secrets",
-            chart="external-secrets",
-            version=cfg.external_secrets_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=EXTERNAL_SECRETS_REPO),
+            release="external-secrets",
+            chart=Chart("external-secrets", cfg.external_secrets_chart_version, EXTERNAL_SECRETS_REPO),
             namespace="external-secrets",
             create_namespace=True,
-            atomic=True,
             values={"installCRDs": True},
             opts=on_k8s,
         )
         self.external_secrets_release = external_secrets
-        reloader = k8s.helm.v3.Release(
+        reloader = helm_release(
             f"{name}-reloader",
-            name="reloader",
-            chart="reloader",
-            version=cfg.reloader_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=RELOADER_REPO),
+            release="reloader",
+            chart=Chart("reloader", cfg.reloader_chart_version, RELOADER_REPO),
             namespace="reloader",
             create_namespace=True,
-            atomic=True,
             # Only Deployments that name a Secret in their annotation are rolled.
             values={"reloader": {"autoReloadAll": False, "reloadOnCreate": False}},
             opts=on_k8s,
@@ -498,15 +493,12 @@ class PgBouncer(pulumi.ComponentResource):
         outside PgBouncer's namespace can get a certificate from it. Clients that verify use
         ``ca.crt`` from the serving certificate's Secret.
         """
-        cert_manager = k8s.helm.v3.Release(
+        cert_manager = helm_release(
             f"{name}-cert-manager",
-            name="cert-manager",
-            chart="cert-manager",
-            version=cfg.cert_manager_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_REPO),
+            release="cert-manager",
+            chart=Chart("cert-manager", cfg.cert_manager_chart_version, CERT_MANAGER_REPO),
             namespace="cert-manager",
             create_namespace=True,
-            atomic=True,
             values={"crds": {"enabled": True}},
             opts=opts,
         )

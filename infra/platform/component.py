@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import EksConfig, HelmChart
+from infra.helm import Chart, helm_release
 from infra.platform.autoscaling import hpa_spec
 from infra.platform.container_insights import ContainerInsights, ContainerInsightsArgs
 from infra.platform.policies import (
@@ -36,7 +37,6 @@ RESTRICTED_POD_SECURITY = {
     "pod-security.kubernetes.io/warn": "restricted",
 }
 """Pod Security Admission: the application's pods run without privileges or host access."""
-HELM_TIMEOUT_SECONDS = 600
 
 
 def autoscaler_values(cluster_name: str, region: str, role_arn: pulumi.Input[str], config: EksConfig) -> dict[str, Any]:
@@ -313,21 +313,12 @@ class Platform(pulumi.ComponentResource):
         *,
         after: Sequence[pulumi.Resource],
     ) -> k8s.helm.v3.Release:
-        # atomic implies Helm's --wait: the release is created only once its Deployments'
-        # pods are ready, so what depends on it finds the controller's webhook serving.
-        return k8s.helm.v3.Release(
+        return helm_release(
             name,
-            name=release,
-            chart=release,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            release=release,
+            chart=Chart(release, chart.version, chart.repository),
             namespace=SYSTEM_NAMESPACE,
-            values=dict(values),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=HELM_TIMEOUT_SECONDS,
-            max_history=10,
-            skip_await=False,
+            values=values,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
         )
 

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 from infra.catalog.cloudwatch_observability import cloudwatch_observability_charts
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import ContainerInsightsConfig
+from infra.helm import Chart, helm_release
 
 NAMESPACE = "amazon-cloudwatch"
 """The chart's namespace (the EKS add-on's too); the agent's IRSA trust names it."""
@@ -37,7 +38,6 @@ HELM_OWNERSHIP = {
     "meta.helm.sh/release-namespace": NAMESPACE,
 }
 """Helm adopts an existing object that carries these and ``app.kubernetes.io/managed-by: Helm``."""
-HELM_TIMEOUT_SECONDS = 600
 
 
 def agent_config(cluster_name: str, region: str) -> dict[str, Any]:
@@ -139,20 +139,12 @@ class ContainerInsights(pulumi.ComponentResource):
         )
         # atomic implies --wait: the operator is ready when the release is; the operator then
         # creates the agent DaemonSet from the AmazonCloudWatchAgent resource.
-        self.release = k8s.helm.v3.Release(
+        self.release = helm_release(
             f"{name}-release",
-            name=RELEASE,
-            chart=RELEASE,
-            version=args.config.chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.config.chart.repository),
+            release=RELEASE,
+            chart=Chart(RELEASE, args.config.chart.version, args.config.chart.repository),
             namespace=namespace.metadata.name,
-            create_namespace=False,
             values=chart_values(args.cluster_name, args.region, args.config),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=HELM_TIMEOUT_SECONDS,
-            max_history=10,
-            skip_await=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, service_account]),
         )
         self.agent_role_arn = role.arn
