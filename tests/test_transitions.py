@@ -62,3 +62,15 @@ def test_the_command_writes_another_plans_steps_beside_its_files_only(tmp_path: 
         "small-to-large-2.yaml",
     ]
     assert not list(ROOT.glob("policies/*/config/small-to-large-*.json"))
+
+
+def test_a_bad_plan_folder_exits_2_with_the_files_errors_and_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  scaleplan:network: 3\n")
+    assert main(["--stack-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.broken.yaml: scaleplan:network: must be a mapping of keys to values (got 3)" in err
+    assert "Traceback" not in err
+    assert main(["--stack-dir", str(tmp_path / "none")]) == 2
+    assert "no stack file Pulumi.<stack>.yaml" in capsys.readouterr().err

@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from infra.config.errors import NAMESPACE
+from infra.config.errors import NAMESPACE, PhaseConfigError
 from infra.yaml_files import load_file
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         found = steps(root)
-    except ValueError as exc:  # a bad stack file, or a move the steps cannot carry
+    except (PhaseConfigError, TransitionError) as exc:  # a bad stack file, or a move the steps cannot carry
         print(exc, file=sys.stderr)
         return 2
     if not found:
