@@ -232,6 +232,7 @@ def shared_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("infra.plan.cli.run_phase", run_phase)
 
 
+@pytest.mark.slow  # every phase's sections and both packs: 17-23 s, a quarter of the unit suite's wall time
 @pytest.mark.usefixtures("shared_runs")
 def test_plans_every_phase_with_a_comparison(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["all", "--format", "json"]) == 0
