@@ -49,6 +49,7 @@ from infra.config.loader import load_stack_file, parse_phase_config
 from infra.config.transitions import render, step_values, steps
 from infra.cost.policy_config import max_nodes
 from infra.cost.policy_config import render as render_cost_policy_config
+from infra.cost.section import phase_estimate
 from infra.plan.capture import CapturedResource, ProgramRun, run_program
 from infra.provider_schemas.replacement import replacement_paths
 from infra.stack import build_phase
@@ -589,3 +590,15 @@ def test_the_plan_shows_both_backends_during_the_move() -> None:
         "green-ip": 0,
     }
     assert section.notes[0].startswith("application runs on EC2 Auto Scaling group and EKS (ip targets);")
+
+
+def test_the_docs_state_what_the_move_costs_while_both_backends_run() -> None:
+    # README and docs/request-path.md quote the step-1 estimate and what it adds to growth's.
+    both = phase_estimate(config_of(BUILT_STEP), built_transition(BUILT_STEP)).total_usd
+    growth = phase_estimate(phase_config("growth"), built_phase("growth")).total_usd
+    readme = (ROOT / "README.md").read_text()
+    request_path = (ROOT / "docs" / "request-path.md").read_text()
+    assert f"the estimate is ${both:,.0f}/month against" in readme
+    assert f"${both - growth:,.0f} above growth itself" in readme
+    assert f"the estimate is ${both:,.0f}/month against" in request_path
+    assert f"alone: ${growth:,.0f})" in request_path
