@@ -166,6 +166,13 @@ def test_no_cost_line_for_an_absent_part() -> None:
     assert address.quantity == 730  # one instance's address, every hour
 
 
+def test_docs_state_the_small_files_estimate() -> None:
+    # docs/optional-parts.md ("The minimal file") quotes it; a change of price or sizing must show there.
+    result = estimate(from_captured(small_run().resources), small_config().usage)
+    docs = (Path(__file__).parent.parent / "docs" / "optional-parts.md").read_text()
+    assert f"**${result.total_usd:,.2f} a month**" in docs
+
+
 def test_the_security_pack_passes_the_small_plan() -> None:
     [report] = run_packs(
         for_config(small_config(), SMALL.name, [SECURITY_PACK]), small_run().resources, StackContext("scaleplan", "t")
