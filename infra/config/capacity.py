@@ -42,7 +42,8 @@ class BurstSizing(enum.StrEnum):
       mode of RDS db.t4g): the peak is checked against its full vCPUs, and the plan's daily
       average load against its baseline; the average above the baseline is billed as surplus
       CPU credits, which ``scaleplan:usage`` must state at least as the capacity model computes
-      them (:mod:`infra.burst`), priced per vCPU-hour in infra/cost/prices.yaml.
+      them (:mod:`infra.capacity`, :mod:`infra.data_tier_capacity`), priced per vCPU-hour in
+      infra/cost/prices.yaml.
     """
 
     BASELINE = "baseline"

@@ -16,7 +16,7 @@ by stack name. Nothing here, or anywhere, branches on a phase's name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from infra.config import PhaseConfig, PhaseConfigError
@@ -42,10 +42,13 @@ def plan_order(configs: Mapping[str, PhaseConfig]) -> list[str]:
     return sorted(configs, key=lambda stack: (configs[stack].capacity.users_max, stack))
 
 
-def load_plan(root: Path = PROJECT_ROOT) -> tuple[dict[str, PhaseConfig], list[PhaseConfigError]]:
+def load_plan(
+    root: Path = PROJECT_ROOT, source: Callable[[Path], str] | None = None
+) -> tuple[dict[str, PhaseConfig], list[PhaseConfigError]]:
     """Every stack file in ``root``, validated and in the plan's order, and every file's error.
 
     A ``root`` without any stack file is itself an error: a plan needs at least one phase.
+    ``source`` names a file in errors (default: its file name, as the project root's are known).
     """
     files = stack_files(root)
     if not files:
@@ -54,7 +57,7 @@ def load_plan(root: Path = PROJECT_ROOT) -> tuple[dict[str, PhaseConfig], list[P
     problems: list[PhaseConfigError] = []
     for stack, path in files.items():
         try:
-            configs[stack] = load_stack_file(path)
+            configs[stack] = load_stack_file(path, source=source(path) if source else None)
         except PhaseConfigError as exc:
             problems.append(exc)
     return {stack: configs[stack] for stack in plan_order(configs)}, problems

@@ -90,7 +90,8 @@ def steps(root: Path = ROOT) -> tuple[TransitionStep, ...]:
     # Imported here: the phases module imports the config package this module belongs to.
     from infra.config.phases import load_plan  # noqa: PLC0415
 
-    configs, problems = load_plan(root)
+    # Outside the project's root a file is named by its path, as the plan names it.
+    configs, problems = load_plan(root, source=None if root == ROOT else str)
     if problems:
         raise problems[0]
     found: list[TransitionStep] = []

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from infra.catalog.support import parse_run_date, run_date, set_run_date
 from infra.config import PhaseConfig, PhaseConfigError
 from infra.config.loader import load_stack_file
-from infra.config.phases import PROJECT_ROOT, plan_order, stack_files
+from infra.config.phases import PROJECT_ROOT, load_plan, stack_files
 from infra.plan.report import PhaseReport, build_sections, default_stack_file, run_phase
 from infra.plan.sections import Section
 from infra.tagging import PROJECT
@@ -146,22 +146,13 @@ def _load_stacks(
 
     None when a named stack has no file (already reported).
     """
+    root: Path = args.stack_dir or PROJECT_ROOT
+    if args.phase == ALL:
+        # Outside the root a file is named by its path: two example plans may share stack names.
+        plan, errors = load_plan(root, source=_shown if args.stack_dir else None)
+        return plan, stack_files(root), errors
     configs: dict[str, PhaseConfig] = {}
     problems: list[PhaseConfigError] = []
-    if args.phase == ALL:
-        root: Path = args.stack_dir or PROJECT_ROOT
-        files = stack_files(root)
-        if not files:
-            error = PhaseConfigError(str(root), ["no stack file Pulumi.<stack>.yaml: a plan needs at least one phase"])
-            return {}, {}, [error]
-        for stack, path in files.items():
-            try:
-                # Outside the root the file is named by its path: two example plans may share stack names.
-                configs[stack] = load_stack_file(path, source=_shown(path) if args.stack_dir else None)
-            except PhaseConfigError as exc:
-                problems.append(exc)
-        return {stack: configs[stack] for stack in plan_order(configs)}, files, problems
-    root = args.stack_dir or PROJECT_ROOT
     files = {args.phase: args.stack_file or default_stack_file(args.phase, root)}
     if not files[args.phase].is_file() and args.stack_file is None:
         known = ", ".join(stack_files(root)) or "none"
