@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.catalog.cloudwatch_observability import cloudwatch_observability_charts
+from infra.catalog.versions import cloudwatch_observability_charts
 from infra.cost import container_insights as pricing
 from infra.cost.estimate import UnpricedResourceError, estimate, from_captured
 from infra.cost.section import phase_estimate

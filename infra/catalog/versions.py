@@ -1,4 +1,4 @@
-"""Dated catalogs of the versions this program may pin: EKS, RDS for PostgreSQL, ElastiCache.
+"""Dated catalogs of the versions this program may pin: EKS, RDS for PostgreSQL, ElastiCache, charts.
 
 Each catalog is a sourced data file beside this module (see its header and docs/catalogs.md).
 The config models refuse a pin the catalog does not list; :mod:`infra.catalog.support` reads the
@@ -22,6 +22,7 @@ EKS_VERSIONS_FILE = "infra/catalog/eks_versions.yaml"
 RDS_POSTGRESQL_VERSIONS_FILE = "infra/catalog/rds_postgresql_versions.yaml"
 ELASTICACHE_ENGINE_VERSIONS_FILE = "infra/catalog/elasticache_engine_versions.yaml"
 KEDA_CHARTS_FILE = "infra/catalog/keda_charts.yaml"
+CLOUDWATCH_OBSERVABILITY_CHARTS_FILE = "infra/catalog/cloudwatch_observability_charts.yaml"
 
 EKS_ADDONS = ("vpc_cni", "coredns", "kube_proxy", "aws_ebs_csi_driver")
 """The EKS-managed add-ons the cluster installs, as ``scaleplan:eks.addons`` names them."""
@@ -151,6 +152,37 @@ def keda_charts() -> dict[str, KedaChart]:
             app_version=str(spec["app_version"]),
             kubernetes=_strings(spec["kubernetes"]),
             crd_schemas=str(spec["crd_schemas"]),
+        )
+        for version, spec in data["charts"].items()
+    }
+
+
+@dataclass(frozen=True)
+class CloudWatchObservabilityChart:
+    """One amazon-cloudwatch-observability chart version, the image tags it installs and the
+    Kubernetes minors it is accepted for."""
+
+    version: str
+    package_digest: str
+    agent_image_tag: str
+    operator_image_tag: str
+    kubernetes: tuple[str, ...]
+    kubernetes_confirmed: bool
+    """False: listed without a support statement from AWS (the catalog's header says why)."""
+
+
+@functools.cache
+def cloudwatch_observability_charts() -> dict[str, CloudWatchObservabilityChart]:
+    """Chart versions by version (``"6.4.0"``), from infra/catalog/cloudwatch_observability_charts.yaml."""
+    data = load_file(_HERE / "cloudwatch_observability_charts.yaml")
+    return {
+        str(version): CloudWatchObservabilityChart(
+            version=str(version),
+            package_digest=str(spec["package_digest"]),
+            agent_image_tag=str(spec["agent_image_tag"]),
+            operator_image_tag=str(spec["operator_image_tag"]),
+            kubernetes=_strings(spec["kubernetes"]),
+            kubernetes_confirmed=bool(spec["kubernetes_confirmed"]),
         )
         for version, spec in data["charts"].items()
     }

@@ -7,16 +7,22 @@ require it and it requires node pools (checked on the root model).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from ipaddress import IPv4Network
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import Field, model_validator
 
-from infra.catalog.cloudwatch_observability import (
+from infra.catalog.versions import (
     CLOUDWATCH_OBSERVABILITY_CHARTS_FILE,
+    EKS_ADDONS,
+    EKS_VERSIONS_FILE,
+    KEDA_CHARTS_FILE,
     cloudwatch_observability_charts,
+    eks_versions,
+    keda_charts,
+    listed,
 )
-from infra.catalog.versions import EKS_ADDONS, EKS_VERSIONS_FILE, KEDA_CHARTS_FILE, eks_versions, keda_charts, listed
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
 from infra.config.load_balancer import Slot
@@ -269,37 +275,55 @@ class EksConfig(ConfigModel):
                 f"the CloudWatch latency trigger; add {{repository: {KEDA_REPOSITORY}, version: ...}} "
                 "or drop the latency trigger (got none)",
             )
-        if keda is None:
-            return self
-        if keda.repository.rstrip("/") != KEDA_REPOSITORY:
-            raise field_error("charts.keda.repository", f"must be {KEDA_REPOSITORY} (got {keda.repository})")
-        chart = keda_charts().get(keda.version)
-        allowed = tuple(v for v, c in keda_charts().items() if self.kubernetes_version in c.kubernetes)
-        if chart is None or self.kubernetes_version not in chart.kubernetes:
-            raise field_error(
-                "charts.keda.version",
-                f"is not a KEDA chart {KEDA_CHARTS_FILE} lists for Kubernetes {self.kubernetes_version}; "
-                f"allowed: {listed(allowed)} (got {keda.version})",
+        if keda is not None:
+            _check_listed_chart(
+                "charts.keda",
+                keda,
+                repository=KEDA_REPOSITORY,
+                catalog=keda_charts(),
+                listed_as=f"a KEDA chart {KEDA_CHARTS_FILE}",
+                kubernetes_version=self.kubernetes_version,
             )
         return self
 
     @model_validator(mode="after")
     def _container_insights_chart_is_listed(self) -> EksConfig:
         insights = self.charts.container_insights
-        if insights is None:
-            return self
-        if insights.chart.repository.rstrip("/") != CLOUDWATCH_OBSERVABILITY_REPOSITORY:
-            raise field_error(
-                "charts.container_insights.chart.repository",
-                f"must be {CLOUDWATCH_OBSERVABILITY_REPOSITORY} (got {insights.chart.repository})",
-            )
-        charts = cloudwatch_observability_charts()
-        chart = charts.get(insights.chart.version)
-        allowed = tuple(v for v, c in charts.items() if self.kubernetes_version in c.kubernetes)
-        if chart is None or self.kubernetes_version not in chart.kubernetes:
-            raise field_error(
-                "charts.container_insights.chart.version",
-                f"is not an amazon-cloudwatch-observability chart {CLOUDWATCH_OBSERVABILITY_CHARTS_FILE} lists "
-                f"for Kubernetes {self.kubernetes_version}; allowed: {listed(allowed)} (got {insights.chart.version})",
+        if insights is not None:
+            _check_listed_chart(
+                "charts.container_insights.chart",
+                insights.chart,
+                repository=CLOUDWATCH_OBSERVABILITY_REPOSITORY,
+                catalog=cloudwatch_observability_charts(),
+                listed_as=f"an amazon-cloudwatch-observability chart {CLOUDWATCH_OBSERVABILITY_CHARTS_FILE}",
+                kubernetes_version=self.kubernetes_version,
             )
         return self
+
+
+class _CatalogChart(Protocol):
+    @property
+    def kubernetes(self) -> tuple[str, ...]: ...
+
+
+def _check_listed_chart(
+    key: str,
+    chart: HelmChart,
+    *,
+    repository: str,
+    catalog: Mapping[str, _CatalogChart],
+    listed_as: str,
+    kubernetes_version: str,
+) -> None:
+    """A chart pinned from its one repository, at a version its catalog lists for the cluster's
+    Kubernetes minor; ``listed_as`` names the catalog in the error (``a KEDA chart <file>``)."""
+    if chart.repository.rstrip("/") != repository:
+        raise field_error(f"{key}.repository", f"must be {repository} (got {chart.repository})")
+    entry = catalog.get(chart.version)
+    if entry is None or kubernetes_version not in entry.kubernetes:
+        allowed = tuple(version for version, c in catalog.items() if kubernetes_version in c.kubernetes)
+        raise field_error(
+            f"{key}.version",
+            f"is not {listed_as} lists for Kubernetes {kubernetes_version}; "
+            f"allowed: {listed(allowed)} (got {chart.version})",
+        )

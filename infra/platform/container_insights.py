@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.catalog.cloudwatch_observability import cloudwatch_observability_charts
+from infra.catalog.versions import cloudwatch_observability_charts
 from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import ContainerInsightsConfig
 from infra.helm import Chart, helm_release
