@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from infra.config.base import ConfigModel
 from infra.config.errors import field_error
+from infra.config.network import LOG_RETENTION_DAYS
 from infra.config.sizing import PgBouncerSizing
 
 IMAGE_BY_DIGEST = re.compile(
@@ -138,9 +139,6 @@ class ResourcesConfig(ConfigModel):
 
 PgName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,40}$")]
 
-LOG_RETENTION_DAYS = frozenset({1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365})
-"""Retention periods CloudWatch Logs accepts (``PutRetentionPolicy``), up to a year."""
-
 
 class MetricsConfig(ConfigModel):
     """Pool metrics into CloudWatch: two sidecars in every PgBouncer pod (docs/pgbouncer.md).
@@ -177,7 +175,8 @@ class MetricsConfig(ConfigModel):
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise field_error(
                 "log_retention_days",
-                f"must be one of {', '.join(map(str, sorted(LOG_RETENTION_DAYS)))} (got {self.log_retention_days})",
+                f"must be a CloudWatch Logs retention period, one of {', '.join(map(str, LOG_RETENTION_DAYS))} "
+                f"(got {self.log_retention_days})",
             )
         return self
 
