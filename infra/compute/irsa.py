@@ -28,6 +28,8 @@ from infra.naming import Service, physical_name
 from infra.tagging import with_name
 
 STS_AUDIENCE = "sts.amazonaws.com"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+"""The service-account annotation that names the role its pods assume."""
 
 
 def issuer_host(issuer_url: str) -> str:

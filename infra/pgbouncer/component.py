@@ -27,7 +27,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
+from infra.compute.irsa import ROLE_ARN_ANNOTATION, ClusterOidc, ServiceAccountRoleArgs
 from infra.config.pgbouncer import Login, MetricsConfig, PgBouncerConfig, ResourcesConfig
 from infra.helm import Chart, helm_release
 from infra.naming import Service, physical_name
@@ -49,7 +49,6 @@ USERLIST_KEY = "userlist.txt"
 USERLIST_TEMPLATE = '"{{ .username }}" "{{ .password }}"\n'
 IRSA_SKIP_CONTAINERS_ANNOTATION = "eks.amazonaws.com/skip-containers"
 """The EKS Pod Identity Webhook gives the IRSA token to every container but those named here."""
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 PGBOUNCER_CONTAINER = "pgbouncer"
 EXPORTER_CONTAINER = "pgbouncer-exporter"
 AGENT_CONTAINER = "cloudwatch-agent"
@@ -272,7 +271,7 @@ class PgBouncer(pulumi.ComponentResource):
                 name=secrets_account,
                 namespace=ns,
                 labels=labels,
-                annotations={"eks.amazonaws.com/role-arn": reader_role.arn},
+                annotations={ROLE_ARN_ANNOTATION: reader_role.arn},
             ),
             automount_service_account_token=False,
             opts=on_k8s,

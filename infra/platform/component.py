@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
+from infra.compute.irsa import ROLE_ARN_ANNOTATION, ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import EksConfig, HelmChart
 from infra.helm import Chart, helm_release
 from infra.platform.autoscaling import hpa_spec
@@ -24,7 +24,6 @@ from infra.platform.policies import (
 )
 
 SYSTEM_NAMESPACE = "kube-system"
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 CLUSTER_AUTOSCALER_SA = "cluster-autoscaler"
 LOAD_BALANCER_CONTROLLER_SA = "aws-load-balancer-controller"
 KEDA_OPERATOR_SA = "keda-operator"

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.catalog.versions import cloudwatch_observability_charts
-from infra.compute.irsa import ClusterOidc, ServiceAccountRoleArgs
+from infra.compute.irsa import ROLE_ARN_ANNOTATION, ClusterOidc, ServiceAccountRoleArgs
 from infra.config.eks import ContainerInsightsConfig
 from infra.helm import Chart, helm_release
 
@@ -24,7 +24,6 @@ AGENT_SERVICE_ACCOUNT = "cloudwatch-agent"
 AGENT_POLICY_ARN = "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
 """The agent's only permission: put metrics and log events. ``AWSXrayWriteOnlyAccess`` serves
 Application Signals, which stays off."""
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 HOST_ACCESS_POD_SECURITY = {
     "pod-security.kubernetes.io/enforce": "privileged",
     "pod-security.kubernetes.io/audit": "privileged",
